@@ -1,0 +1,61 @@
+# Candor: `make run` starts everything, `make test` runs every test. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BOT_VENV := .venv-bot
+HUB_VENV := .venv-hub
+BOT_BIN := $(BOT_VENV)/bin
+HUB_BIN := $(HUB_VENV)/bin
+MODEL = models/$(shell scripts/model-name).tar.gz
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run train test lint validate test-rasa test-bot test-hub clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(BOT_VENV)/.installed $(HUB_VENV)/.installed ## Build both environments (only what is missing)
+
+$(BOT_VENV)/.installed: requirements/bot.txt
+	@py=$$(scripts/find-python bot) && echo "bot environment: $$py" && \
+	  { [ -x $(BOT_BIN)/python ] || $$py -m venv $(BOT_VENV); }
+	$(BOT_BIN)/pip install --quiet --disable-pip-version-check -r requirements/bot.txt
+	@touch $@
+
+$(HUB_VENV)/.installed: requirements/hub.txt
+	@py=$$(scripts/find-python hub) && echo "hub environment: $$py" && \
+	  { [ -x $(HUB_BIN)/python ] || $$py -m venv $(HUB_VENV); }
+	$(HUB_BIN)/pip install --quiet --disable-pip-version-check -r requirements/hub.txt
+	@touch $@
+
+train: $(BOT_VENV)/.installed ## Train a model into models/ unless one matches the data already
+	@if [ -f $(MODEL) ]; then echo "model up to date: $(MODEL)"; else \
+	  $(BOT_BIN)/rasa train --quiet --out models --fixed-model-name $(basename $(basename $(notdir $(MODEL)))); fi
+
+run: install train ## Start action server, Rasa server and hub; print their URLs; Ctrl-C stops all
+	$(HUB_BIN)/python scripts/stack.py --model $(MODEL)
+
+validate: $(BOT_VENV)/.installed ## Check the Rasa domain, data and stories
+	$(BOT_BIN)/rasa data validate --fail-on-warnings
+
+lint: $(HUB_VENV)/.installed ## ruff on all code, mypy on the hub and bot components
+	$(HUB_BIN)/ruff check .
+	$(HUB_BIN)/ruff format --check .
+	$(HUB_BIN)/mypy
+
+test-rasa: validate train ## Rasa test stories on the current model
+	$(BOT_BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/results
+
+test-bot: $(BOT_VENV)/.installed ## Unit tests of the bot components and actions (bot environment)
+	$(BOT_BIN)/python -m pytest tests/bot tests/actions
+
+test-hub: install train ## Hub tests and end-to-end tests (hub environment)
+	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e
+
+test: lint test-rasa test-bot test-hub ## Run the whole test suite (installs and trains first if needed)
+
+clean: ## Remove run state, results and caches (keeps environments and models)
+	rm -rf var .rasa .pytest_cache .mypy_cache .ruff_cache results

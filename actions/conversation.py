@@ -1,0 +1,104 @@
+"""What the conversation so far says: the customer's messages, their frustration, what the bot did.
+
+Reads the events of a rasa-sdk Tracker; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.problems import Problem, describe_problem
+
+__all__ = [
+    "asked_to_stop_apologizing",
+    "frustration_history",
+    "latest_frustration",
+    "latest_problem",
+    "summary",
+]
+
+STOP_APOLOGIZING = "stop_apologizing"
+# A message classified as something else still counts as asking for plain talk when the classifier
+# gives stop_apologizing at least this much ("stop sounding sorry and get me a person").
+STOP_APOLOGIZING_SECOND_CHOICE = 0.15
+# ... or says so in as many words, whatever else it asks for.
+_STOP_APOLOGIZING_WORDS = re.compile(
+    r"\b(stop|quit|enough( with)?|no more|cut( out)?|drop|skip|spare me|don'?t need|do not need)\b"
+    r"[^.!?]{0,40}?\b(sorry|sorries|apolog\w*|sympathy|empathy|pity)",
+    re.IGNORECASE,
+)
+
+
+def _user_events(tracker: Tracker) -> list[dict[str, Any]]:
+    return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def latest_frustration(tracker: Tracker) -> dict[str, Any]:
+    return dict(tracker.latest_message.get("frustration") or {"score": 0.0, "level": "none"})
+
+
+def frustration_history(tracker: Tracker) -> list[dict[str, Any]]:
+    """One entry per customer message: text, intent, frustration score and level."""
+    history = []
+    for event in _user_events(tracker):
+        parse = event.get("parse_data") or {}
+        frustration = parse.get("frustration") or {}
+        history.append(
+            {
+                "text": event.get("text") or "",
+                "intent": (parse.get("intent") or {}).get("name"),
+                "score": float(frustration.get("score", 0.0)),
+                "level": frustration.get("level", "none"),
+            }
+        )
+    return history
+
+
+def asked_to_stop_apologizing(tracker: Tracker) -> bool:
+    """The latest message asks for plain talk, as its intent or as a strong second choice."""
+    message = tracker.latest_message
+    if (message.get("intent") or {}).get("name") == STOP_APOLOGIZING:
+        return True
+    if _STOP_APOLOGIZING_WORDS.search(message.get("text") or ""):
+        return True
+    return any(
+        r.get("name") == STOP_APOLOGIZING and float(r.get("confidence", 0)) >= STOP_APOLOGIZING_SECOND_CHOICE
+        for r in message.get("intent_ranking") or []
+    )
+
+
+def latest_problem(tracker: Tracker) -> Problem | None:
+    """The most recent problem the customer reported, or the latest message naming a service."""
+    for event in reversed(_user_events(tracker)):
+        text = event.get("text") or ""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        problem = describe_problem(text)
+        if intent == "report_problem" or problem.service:
+            return problem
+    return None
+
+
+def summary(tracker: Tracker, reason: str, customer: dict[str, Any] | None) -> str:
+    """A few lines for the agent: who, what, how it went, why it is escalated."""
+    history = frustration_history(tracker)
+    problem = latest_problem(tracker)
+    who = (
+        f"{customer.get('name')} ({customer.get('id')}, {customer.get('plan')})"
+        if customer
+        else "Unidentified customer"
+    )
+    lines = [f"{who}."]
+    if problem:
+        lines.append(f'Problem: {problem.phrase().replace("your ", "their ", 1)} ("{problem.text[:160]}").')
+    levels = [h["level"] for h in history]
+    if levels:
+        lines.append(f"Frustration over {len(levels)} messages: {' → '.join(levels)}.")
+    apologized = tracker.get_slot("apologized_problems") or []
+    lines.append(f"Bot apologised {len(apologized)} time(s)." if apologized else "Bot has not apologised.")
+    if tracker.get_slot("apologies_stopped"):
+        lines.append("Customer asked for plain talk: no apologies.")
+    lines.append(f"Escalated because: {reason.replace('_', ' ')}.")
+    return " ".join(lines)

@@ -1,0 +1,31 @@
+"""action_incident_status: answers "when will it be fixed?" from the open incident's facts only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import CandorAction
+from actions.composition import IncidentFacts, compose_status
+
+__all__ = ["ActionIncidentStatus"]
+
+
+class ActionIncidentStatus(CandorAction):
+    def name(self) -> str:
+        return "action_incident_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        context = await self.context(tracker)
+        if not context:
+            dispatcher.utter_message(
+                text="I can't reach our incident records right now, so I can't tell you anything reliable about "
+                "the status. A person can check: say 'person' and I'll hand you over."
+            )
+            return []
+        facts = IncidentFacts.from_hub(context.get("incident"))
+        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id, plain=self.plain_talk(tracker)))
+        return []

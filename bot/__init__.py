@@ -1,0 +1,1 @@
+"""Candor's Rasa graph components: frustration scoring on sentence-transformers embeddings."""

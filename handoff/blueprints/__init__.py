@@ -1,0 +1,8 @@
+"""The hub's routes, one blueprint per kind of caller: customer, bot, agent, pages."""
+
+from handoff.blueprints.agent import bp as agent
+from handoff.blueprints.bot import bp as bot
+from handoff.blueprints.customer import bp as customer
+from handoff.blueprints.pages import bp as pages
+
+__all__ = ["agent", "bot", "customer", "pages"]

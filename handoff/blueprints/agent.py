@@ -1,0 +1,123 @@
+"""Agent console routes (/api/agent/...): login, queue, claim, talk, hand back, resolve, directory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from handoff import flows
+from handoff.auth import check_password_async, new_token, token_hash
+from handoff.errors import NotFound, Unauthorized
+from handoff.http import body_of, hub_of, query_int
+from handoff.schemas import Agent, AgentLogin, AgentMessageBody, HandbackBody, ResolveBody
+
+__all__ = ["SESSION_TTL", "bp"]
+
+SESSION_TTL = timedelta(hours=12)
+PUBLIC = {"/api/agent/login"}
+
+bp = Blueprint("agent", url_prefix="/api/agent")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@bp.on_request
+async def require_agent(request: Request) -> None:
+    if request.path in PUBLIC:
+        return
+    token = _bearer(request)
+    agent = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
+    if agent is None:
+        raise Unauthorized("log in first: missing, expired or unknown agent token")
+    request.ctx.agent = agent
+    request.ctx.token_hash = token_hash(token) if token else ""
+
+
+def _agent(request: Request) -> Agent:
+    agent: Agent = request.ctx.agent
+    return agent
+
+
+@bp.post("/login")
+async def login(request: Request) -> HTTPResponse:
+    body = body_of(request, AgentLogin)
+    repo = hub_of(request).repository
+    found = await repo.agent_credentials(body.username)
+    if not await check_password_async(body.password, found[1] if found else None) or found is None:
+        await repo.audit(f"agent:{body.username}", "login_failed")
+        raise Unauthorized("wrong username or password")
+    agent = found[0]
+    token = new_token()
+    await repo.start_session(agent, token_hash(token), SESSION_TTL)
+    return json({"token": token, "agent": agent.model_dump()})
+
+
+@bp.post("/logout")
+async def logout(request: Request) -> HTTPResponse:
+    await hub_of(request).repository.end_session(request.ctx.token_hash, _agent(request))
+    return json({"status": "logged out"})
+
+
+@bp.get("/queue")
+async def queue(request: Request) -> HTTPResponse:
+    queued, mine = await hub_of(request).repository.queue_items(_agent(request))
+    return json({"queued": [q.as_json() for q in queued], "mine": [m.as_json() for m in mine]})
+
+
+@bp.post("/conversations/<conversation_id:int>/claim")
+async def claim(request: Request, conversation_id: int) -> HTTPResponse:
+    conversation = await hub_of(request).repository.claim(conversation_id, _agent(request))
+    return json({"conversation": conversation.model_dump(mode="json")})
+
+
+@bp.get("/conversations/<conversation_id:int>")
+async def packet(request: Request, conversation_id: int) -> HTTPResponse:
+    return json(await flows.handoff_packet(hub_of(request), conversation_id))
+
+
+@bp.get("/conversations/<conversation_id:int>/messages")
+async def messages(request: Request, conversation_id: int) -> HTTPResponse:
+    after = query_int(request, "after")
+    repo = hub_of(request).repository
+    conversation = await repo.conversation(conversation_id)
+    found = await repo.messages(conversation_id, after)
+    return json({"state": conversation.state, "messages": [m.model_dump(mode="json") for m in found]})
+
+
+@bp.post("/conversations/<conversation_id:int>/messages")
+async def send(request: Request, conversation_id: int) -> HTTPResponse:
+    body = body_of(request, AgentMessageBody)
+    message = await hub_of(request).repository.add_agent_message(conversation_id, _agent(request), body.text)
+    return json(message.model_dump(mode="json"), status=201)
+
+
+@bp.post("/conversations/<conversation_id:int>/handback")
+async def handback(request: Request, conversation_id: int) -> HTTPResponse:
+    body = body_of(request, HandbackBody, optional=True)
+    return json(await flows.handback(hub_of(request), conversation_id, _agent(request), body.note))
+
+
+@bp.post("/conversations/<conversation_id:int>/resolve")
+async def resolve(request: Request, conversation_id: int) -> HTTPResponse:
+    body = body_of(request, ResolveBody, optional=True)
+    return json(await flows.resolve(hub_of(request), conversation_id, _agent(request), body.reason))
+
+
+@bp.get("/customers/<customer_id:str>")
+async def customer(request: Request, customer_id: str) -> HTTPResponse:
+    found = await hub_of(request).repository.customer(customer_id)
+    if found is None:
+        raise NotFound(f"no customer {customer_id}")
+    return json(found.model_dump(mode="json"))
+
+
+@bp.get("/incidents")
+async def incidents(request: Request) -> HTTPResponse:
+    found = await hub_of(request).repository.incidents()
+    return json({"incidents": [i.model_dump(mode="json") for i in found]})

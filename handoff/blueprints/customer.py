@@ -1,0 +1,31 @@
+"""Customer routes: Rasa's REST channel protocol (contract 3) and the widget's message poll."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from handoff import flows
+from handoff.http import body_of, hub_of, query_int
+from handoff.schemas import WebhookBody
+
+__all__ = ["bp"]
+
+bp = Blueprint("customer")
+
+
+@bp.get("/webhooks/rest/")
+async def rest_channel_health(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.post("/webhooks/rest/webhook")
+async def webhook(request: Request) -> HTTPResponse:
+    body = body_of(request, WebhookBody)
+    return json(await flows.customer_message(hub_of(request), body))
+
+
+@bp.get("/api/chat/<sender:str>/messages")
+async def chat_messages(request: Request, sender: str) -> HTTPResponse:
+    after = query_int(request, "after")
+    return json(await flows.chat_messages(hub_of(request), sender, after))

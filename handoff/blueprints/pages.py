@@ -1,0 +1,36 @@
+"""Pages and service routes: chat widget, agent console, health, OpenAPI description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file, json
+
+from handoff.openapi import document
+
+__all__ = ["bp"]
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+bp = Blueprint("pages")
+
+
+@bp.get("/")
+async def widget(request: Request) -> HTTPResponse:
+    return await file(STATIC / "index.html", mime_type="text/html; charset=utf-8")
+
+
+@bp.get("/console")
+async def console(request: Request) -> HTTPResponse:
+    return await file(STATIC / "console.html", mime_type="text/html; charset=utf-8")
+
+
+@bp.get("/health")
+async def health(request: Request) -> HTTPResponse:
+    return json({"status": "ok"})
+
+
+@bp.get("/openapi.json")
+async def openapi(request: Request) -> HTTPResponse:
+    return json(document())

@@ -1,0 +1,226 @@
+"""The steps of each hub request, composing the repository, the rules and the Rasa client.
+
+Route handlers parse input and call one function here; these return records or plain JSON values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from handoff import service
+from handoff.errors import NotFound, RasaUnavailable
+from handoff.rasa_client import RasaClient
+from handoff.repository import Repository
+from handoff.schemas import (
+    Agent,
+    CompensationBody,
+    Conversation,
+    EscalationBody,
+    Message,
+    QueueInfo,
+    WebhookBody,
+)
+
+__all__ = [
+    "BOT_UNAVAILABLE",
+    "Hub",
+    "bot_context",
+    "chat_messages",
+    "customer_message",
+    "escalate",
+    "handback",
+    "queue_notice",
+    "record_compensation",
+    "to_channel",
+]
+
+logger = logging.getLogger(__name__)
+
+# What the hub itself says to customers. Plain words, no apology words (the product promises that).
+BOT_UNAVAILABLE = "The automated assistant isn't answering right now, so I've put you in the queue for a person."
+HANDED_BACK = (
+    "{agent} handed this conversation back to the automated assistant. You can ask for a person again at any time."
+)
+RESOLVED = "{agent} closed this conversation. If you write again, the automated assistant will pick it up."
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What the flows need; one per running app (on app.ctx.hub)."""
+
+    repository: Repository
+    rasa: RasaClient
+
+
+def queue_notice(info: QueueInfo) -> str:
+    if info.agents_online == 0:
+        return (
+            "Nobody from the team is online at this moment. Your conversation stays in the queue, and a person "
+            "will reply here as soon as someone is available."
+        )
+    ahead = "You're next in line for a person" if info.position <= 1 else f"You're number {info.position} in the queue"
+    wait = "a couple of minutes" if info.expected_wait_minutes <= 2 else f"about {info.expected_wait_minutes} minutes"
+    return f"{ahead}; the expected wait is {wait}."
+
+
+def to_channel(message: Message, sender: str) -> dict[str, Any]:
+    """A stored message as Rasa's REST channel shapes it, with custom.from telling who wrote it."""
+    extra = dict(message.extra)
+    given = extra.pop("custom", None)
+    custom: dict[str, Any] = dict(given) if isinstance(given, dict) else ({"data": given} if given is not None else {})
+    custom["from"] = message.role
+    if message.agent is not None:
+        custom["agent"] = message.agent.display_name
+    shaped: dict[str, Any] = {"recipient_id": sender}
+    if message.text:
+        shaped["text"] = message.text
+    shaped.update(extra)
+    shaped["custom"] = custom
+    shaped["id"] = message.id
+    return shaped
+
+
+async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
+    repo = hub.repository
+    return service.queue_info(
+        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online()
+    )
+
+
+async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
+    """POST /webhooks/rest/webhook: store first, then the bot or the queue answers."""
+    customer_id = body.metadata.get("customer_id")
+    conversation, _ = await hub.repository.receive_customer_message(
+        body.sender, body.message, customer_id if isinstance(customer_id, str) else None
+    )
+    if conversation.state == "bot":
+        return await _ask_bot(hub, conversation, body)
+    # queued or agent: the bot is not called at all.
+    answer = [to_channel(m, body.sender) for m in await hub.repository.take_undelivered_agent_messages(conversation.id)]
+    if conversation.state == "queued" and not answer:
+        notice = queue_notice(await queue_info(hub, conversation.id))
+        (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
+        answer.append(to_channel(stored, body.sender))
+    return answer
+
+
+async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> list[dict[str, Any]]:
+    try:
+        replies = await hub.rasa.send(body.sender, body.message, body.metadata)
+    except RasaUnavailable as error:
+        logger.warning("Rasa failed for conversation %s: %s", conversation.id, error)
+        await hub.repository.audit("hub", "rasa_failed", conversation.id, error=error.message)
+        escalation = EscalationBody(
+            reason="bot_unavailable",
+            summary=f"The automated assistant did not answer ({error.message}). Last customer message: {body.message}",
+        )
+        await hub.repository.escalate(conversation.id, escalation, actor="hub")
+        notice = f"{BOT_UNAVAILABLE} {queue_notice(await queue_info(hub, conversation.id))}"
+        stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
+        return [to_channel(m, body.sender) for m in stored]
+    items = []
+    for reply in replies:
+        text = reply.get("text")
+        extra = {k: v for k, v in reply.items() if k not in ("recipient_id", "text")}
+        items.append((text if isinstance(text, str) else "", extra))
+    stored = await hub.repository.add_messages(conversation.id, "bot", items) if items else []
+    return [to_channel(m, body.sender) for m in stored]
+
+
+async def chat_messages(hub: Hub, sender: str, after: int) -> dict[str, Any]:
+    """GET /api/chat/{sender}/messages: what the customer has not seen yet, and where they stand."""
+    conversation = await hub.repository.conversation_by_sender(sender)
+    if conversation is None:
+        raise NotFound("no conversation for this sender yet: send a message first")
+    messages = await hub.repository.messages(conversation.id, after, mark_delivered=True)
+    queue = await queue_info(hub, conversation.id) if conversation.state == "queued" else None
+    return {
+        "state": conversation.state,
+        "queue": queue.model_dump() if queue else None,
+        "messages": [to_channel(m, sender) for m in messages if m.role != "customer"],
+    }
+
+
+async def _conversation_for(hub: Hub, sender: str) -> Conversation:
+    conversation = await hub.repository.conversation_by_sender(sender)
+    if conversation is None:
+        raise NotFound(f"no conversation for sender {sender!r}")
+    return conversation
+
+
+async def bot_context(hub: Hub, sender: str) -> dict[str, Any]:
+    """GET /api/bot/conversations/{sender}/context. An unknown sender (someone talking to Rasa
+    directly) gets no customer and the most severe open incident, rather than an error."""
+    repo = hub.repository
+    conversation = await repo.conversation_by_sender(sender)
+    customer = await repo.customer(conversation.customer_id) if conversation and conversation.customer_id else None
+    incident = service.incident_for(customer, await repo.incidents())
+    compensation = await repo.compensation(customer.id, incident.id) if customer and incident else None
+    return {
+        "conversation_id": conversation.id if conversation else None,
+        "state": conversation.state if conversation else "bot",
+        "customer": customer.model_dump(mode="json") if customer else None,
+        "incident": incident.model_dump(mode="json") if incident else None,
+        "compensation": compensation.model_dump(mode="json") if compensation else None,
+        "human_helped": await repo.human_helped(conversation.id) if conversation else False,
+    }
+
+
+async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any]:
+    """POST /api/bot/conversations/{sender}/escalate: queue it, or answer the escalation it has."""
+    conversation = await _conversation_for(hub, sender)
+    escalation, _created = await hub.repository.escalate(conversation.id, body, actor="bot")
+    if escalation.state == "queued":
+        info = await queue_info(hub, conversation.id)
+    else:
+        info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
+    return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump()}
+
+
+async def record_compensation(hub: Hub, body: CompensationBody) -> tuple[dict[str, Any], bool]:
+    conversation = await hub.repository.conversation_by_sender(body.sender) if body.sender else None
+    record, created = await hub.repository.record_compensation(body, conversation.id if conversation else None, "bot")
+    return record.model_dump(mode="json"), created
+
+
+async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> dict[str, Any]:
+    """The conversation goes back to the bot, then Rasa is told a person helped (failure is audited)."""
+    notice = HANDED_BACK.format(agent=agent.display_name)
+    conversation = await hub.repository.handback(conversation_id, agent, note, notice)
+    try:
+        await hub.rasa.set_human_helped(conversation.sender)
+        notified = True
+    except RasaUnavailable as error:
+        logger.warning("handback of %s: Rasa not told: %s", conversation_id, error)
+        await hub.repository.audit(
+            f"agent:{agent.username}", "rasa_notify_failed", conversation_id, error=error.message
+        )
+        notified = False
+    return {"conversation": conversation.model_dump(mode="json"), "rasa_notified": notified}
+
+
+async def resolve(hub: Hub, conversation_id: int, agent: Agent, reason: str) -> dict[str, Any]:
+    notice = RESOLVED.format(agent=agent.display_name)
+    conversation = await hub.repository.resolve(conversation_id, agent, reason, notice)
+    return {"conversation": conversation.model_dump(mode="json")}
+
+
+async def handoff_packet(hub: Hub, conversation_id: int) -> dict[str, Any]:
+    """Everything an agent needs to take over without asking the customer to repeat themselves."""
+    repo = hub.repository
+    conversation = await repo.conversation(conversation_id)
+    customer = await repo.customer(conversation.customer_id) if conversation.customer_id else None
+    incident = service.incident_for(customer, await repo.incidents())
+    escalation = await repo.latest_escalation(conversation_id)
+    compensations = await repo.compensations_of(customer.id) if customer else []
+    messages = await repo.messages(conversation_id)
+    return {
+        "conversation": conversation.model_dump(mode="json"),
+        "customer": customer.model_dump(mode="json") if customer else None,
+        "incident": incident.model_dump(mode="json") if incident else None,
+        "escalation": escalation.model_dump(mode="json") if escalation else None,
+        "compensations": [c.model_dump(mode="json") for c in compensations],
+        "messages": [m.model_dump(mode="json") for m in messages],
+    }

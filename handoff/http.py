@@ -1,0 +1,61 @@
+"""Helpers the route handlers share: typed request bodies, query values, the hub on app.ctx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sanic import Request
+
+from handoff.errors import BadRequest
+from handoff.flows import Hub
+
+__all__ = ["body_of", "hub_of", "query_int"]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.ctx.hub
+    return hub
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(p) for p in problem["loc"]) or "body"
+        parts.append(f"{where}: {problem['msg']}")
+    return "; ".join(parts)
+
+
+def body_of(request: Request, model: type[Model], *, optional: bool = False) -> Model:
+    """The JSON body as `model`; BadRequest saying which field is wrong. optional: no body means {}."""
+    raw = request.body
+    if not raw or not raw.strip():
+        if optional:
+            return model.model_validate({})
+        raise BadRequest("the request needs a JSON body")
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise BadRequest(_describe(error)) from None
+
+
+def query_int(request: Request, name: str, default: int = 0) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise BadRequest(f"query parameter {name} must not be negative")
+    return value

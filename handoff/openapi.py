@@ -1,0 +1,154 @@
+"""The OpenAPI 3.0 description of the hub (GET /openapi.json), kept next to the routes it lists.
+
+A test checks that every route the app serves is listed here, and nothing else.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+
+from handoff.schemas import (
+    AgentLogin,
+    AgentMessageBody,
+    CompensationBody,
+    EscalationBody,
+    HandbackBody,
+    ResolveBody,
+    WebhookBody,
+)
+
+__all__ = ["ROUTES", "Route", "document"]
+
+
+class Route(NamedTuple):
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None = None
+    auth: str | None = None  # "service" | "agent"
+
+
+ROUTES = [
+    Route("GET", "/health", 'Liveness: {"status": "ok"}'),
+    Route("GET", "/openapi.json", "This description"),
+    Route("GET", "/", "Chat widget (HTML)"),
+    Route("GET", "/console", "Agent console (HTML)"),
+    Route("GET", "/webhooks/rest/", "Rasa REST channel health"),
+    Route(
+        "POST",
+        "/webhooks/rest/webhook",
+        "A customer's message; answers the messages for them (Rasa REST protocol)",
+        WebhookBody,
+    ),
+    Route(
+        "GET", "/api/chat/{sender}/messages", "Bot, agent and system messages after ?after=<id>, state and queue place"
+    ),
+    Route(
+        "GET",
+        "/api/bot/conversations/{sender}/context",
+        "Customer, matching open incident, recorded compensation",
+        auth="service",
+    ),
+    Route(
+        "POST",
+        "/api/bot/conversations/{sender}/escalate",
+        "Queue the conversation for a person",
+        EscalationBody,
+        "service",
+    ),
+    Route(
+        "POST",
+        "/api/bot/compensations",
+        "Record a compensation offer (once per customer and incident)",
+        CompensationBody,
+        "service",
+    ),
+    Route("POST", "/api/agent/login", "Agent login; answers a bearer token", AgentLogin),
+    Route("POST", "/api/agent/logout", "End this agent session", auth="agent"),
+    Route("GET", "/api/agent/queue", "Conversations waiting, and this agent's", auth="agent"),
+    Route(
+        "POST",
+        "/api/agent/conversations/{conversation_id}/claim",
+        "Take a queued conversation (one agent wins)",
+        auth="agent",
+    ),
+    Route(
+        "GET",
+        "/api/agent/conversations/{conversation_id}",
+        "The handoff packet: context, escalation, transcript",
+        auth="agent",
+    ),
+    Route("GET", "/api/agent/conversations/{conversation_id}/messages", "Messages after ?after=<id>", auth="agent"),
+    Route(
+        "POST",
+        "/api/agent/conversations/{conversation_id}/messages",
+        "Send a message to the customer",
+        AgentMessageBody,
+        "agent",
+    ),
+    Route(
+        "POST",
+        "/api/agent/conversations/{conversation_id}/handback",
+        "Give the conversation back to the bot",
+        HandbackBody,
+        "agent",
+    ),
+    Route("POST", "/api/agent/conversations/{conversation_id}/resolve", "Close the conversation", ResolveBody, "agent"),
+    Route("GET", "/api/agent/customers/{customer_id}", "A customer of the directory", auth="agent"),
+    Route("GET", "/api/agent/incidents", "All incidents", auth="agent"),
+]
+
+_ERROR = {
+    "description": "Error",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+        }
+    },
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "responses": {"200": {"description": "OK"}, "4XX": _ERROR},
+        }
+        parameters = [
+            {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+            for part in route.path.split("/")
+            if part.startswith("{")
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[route.body.__name__] = schema
+            operation["requestBody"] = {
+                "required": route.body not in (HandbackBody, ResolveBody),
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}},
+            }
+        if route.auth == "service":
+            operation["security"] = [{"serviceToken": []}]
+        elif route.auth == "agent":
+            operation["security"] = [{"agentToken": []}]
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Candor handoff hub", "version": "0.1.0", "description": "See docs/hub-api.md."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "serviceToken": {"type": "apiKey", "in": "header", "name": "X-Candor-Service-Token"},
+                "agentToken": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }

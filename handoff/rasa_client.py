@@ -1,0 +1,52 @@
+"""The hub's HTTP client to the Rasa server: the REST channel and the tracker events API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from handoff.errors import RasaUnavailable
+
+__all__ = ["RasaClient"]
+
+
+class RasaClient:
+    """Talks to `rasa run --enable-api` at `base_url`; every failure becomes RasaUnavailable."""
+
+    def __init__(self, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _post(self, path: str, body: Any) -> Any:
+        try:
+            response = await self._client.post(path, json=body)
+        except httpx.TimeoutException:
+            raise RasaUnavailable(f"Rasa did not answer POST {path} in time") from None
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa unreachable for POST {path}: {error!r}") from None
+        if response.status_code >= 300:
+            raise RasaUnavailable(f"Rasa answered {response.status_code} to POST {path}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError:
+            raise RasaUnavailable(f"Rasa answered POST {path} with something that is not JSON") from None
+
+    async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """The bot's messages for one customer message (Rasa's REST channel)."""
+        answer = await self._post(
+            "/webhooks/rest/webhook", {"sender": sender, "message": message, "metadata": metadata}
+        )
+        if not isinstance(answer, list) or not all(isinstance(m, dict) for m in answer):
+            raise RasaUnavailable("Rasa's REST webhook answered something other than a list of messages")
+        return answer
+
+    async def set_human_helped(self, sender: str) -> None:
+        """Tell the bot that a person helped in this conversation (slot human_helped = true)."""
+        await self._post(
+            f"/conversations/{quote(sender, safe='')}/tracker/events",
+            [{"event": "slot", "name": "human_helped", "value": True}],
+        )

@@ -1,0 +1,844 @@
+"""All of the hub's database access. ORM rows never leave this module: callers get schemas records.
+
+Each public method is one transaction. Writes that race (claims, escalations, first messages,
+compensation records) are decided by the database: a conditional UPDATE whose row count names the
+single winner, or a UNIQUE constraint. No in-process locks, so several hub processes could share a
+PostgreSQL store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, event, func, or_, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from handoff import models, service
+from handoff.errors import Conflict, NotFound
+from handoff.schemas import (
+    Agent,
+    Compensation,
+    CompensationBody,
+    Conversation,
+    Customer,
+    Escalation,
+    EscalationBody,
+    Incident,
+    IncidentFacts,
+    Message,
+)
+
+__all__ = ["AgentSeed", "QueueItem", "Repository", "create_engine"]
+
+logger = logging.getLogger(__name__)
+
+ONLINE_WINDOW = timedelta(minutes=5)  # an agent whose console called the hub this recently is online
+SEEN_RESOLUTION = timedelta(seconds=30)  # last_seen_at is written at most this often per session
+OPEN_ESCALATION = ("queued", "agent")
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine; for SQLite: the folder created, WAL mode, a busy timeout and foreign keys."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+@dataclass(frozen=True)
+class AgentSeed:
+    username: str
+    display_name: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One line of the agents' queue (docs/hub-api.md, GET /api/agent/queue)."""
+
+    conversation_id: int
+    sender: str
+    customer: Customer | None
+    reason: str
+    summary: str
+    priority: int
+    frustration_level: str
+    waiting_seconds: int
+    state: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "sender": self.sender,
+            "customer": self.customer.model_dump(mode="json") if self.customer else None,
+            "reason": self.reason,
+            "summary": self.summary,
+            "priority": self.priority,
+            "frustration_level": self.frustration_level,
+            "waiting_seconds": self.waiting_seconds,
+            "state": self.state,
+        }
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+# Row → record ----------------------------------------------------------------------------------------
+
+
+def _customer(row: models.Customer) -> Customer:
+    return Customer(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        plan=row.plan,
+        tier=row.tier,
+        monthly_fee=row.monthly_fee,
+        currency=row.currency,
+        region=row.region,
+        services=list(row.services),
+    )
+
+
+def _incident(row: models.Incident) -> Incident:
+    return Incident(
+        id=row.id,
+        title=row.title,
+        status=row.status,
+        severity=row.severity,
+        services=list(row.services),
+        regions=list(row.regions),
+        started_at=row.started_at,
+        resolved_at=row.resolved_at,
+        facts=IncidentFacts.model_validate(row.facts),
+    )
+
+
+def _agent(row: models.Agent | None) -> Agent | None:
+    if row is None:
+        return None
+    return Agent(id=row.id, username=row.username, display_name=row.display_name)
+
+
+def _compensation(row: models.Compensation) -> Compensation:
+    return Compensation(
+        id=row.id,
+        customer_id=row.customer_id,
+        incident_id=row.incident_id,
+        conversation_id=row.conversation_id,
+        rule=row.rule,
+        kind=row.kind,
+        amount=row.amount,
+        currency=row.currency,
+        reason=row.reason,
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+class Repository:
+    """The hub's store. Build it with an engine; call create_tables() once at start."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def create_tables(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(models.Base.metadata.create_all)
+
+    async def _agents(self, session: AsyncSession, ids: set[int | None]) -> dict[int, Agent]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        rows = await session.scalars(select(models.Agent).where(models.Agent.id.in_(wanted)))
+        return {row.id: Agent(id=row.id, username=row.username, display_name=row.display_name) for row in rows}
+
+    async def _conversation(self, session: AsyncSession, row: models.Conversation) -> Conversation:
+        agents = await self._agents(session, {row.agent_id})
+        return Conversation(
+            id=row.id,
+            sender=row.sender,
+            customer_id=row.customer_id,
+            state=cast(Any, row.state),
+            agent=agents.get(row.agent_id) if row.agent_id else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_customer_message_at=row.last_customer_message_at,
+        )
+
+    async def _messages(self, session: AsyncSession, rows: Sequence[models.Message]) -> list[Message]:
+        agents = await self._agents(session, {r.agent_id for r in rows})
+        return [
+            Message(
+                id=r.id,
+                conversation_id=r.conversation_id,
+                role=cast(Any, r.role),
+                text=r.text,
+                extra=dict(r.extra or {}),
+                agent=agents.get(r.agent_id) if r.agent_id else None,
+                created_at=r.created_at,
+                delivered_at=r.delivered_at,
+            )
+            for r in rows
+        ]
+
+    async def _escalation(self, session: AsyncSession, row: models.Escalation) -> Escalation:
+        agents = await self._agents(session, {row.agent_id})
+        return Escalation(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            state=cast(Any, row.state),
+            reason=row.reason,
+            summary=row.summary,
+            problem=row.problem,
+            frustration=list(row.frustration),
+            frustration_level=row.frustration_level,
+            priority=row.priority,
+            agent=agents.get(row.agent_id) if row.agent_id else None,
+            note=row.note,
+            created_at=row.created_at,
+            claimed_at=row.claimed_at,
+            closed_at=row.closed_at,
+        )
+
+    @staticmethod
+    def _audit(session: AsyncSession, actor: str, action: str, conversation_id: int | None, **detail: Any) -> None:
+        session.add(
+            models.Audit(at=models.utcnow(), actor=actor, action=action, conversation_id=conversation_id, detail=detail)
+        )
+
+    async def audit(self, actor: str, action: str, conversation_id: int | None = None, **detail: Any) -> None:
+        """Write one audit row on its own (for events outside a state change, e.g. a failed call)."""
+        async with self._transaction() as session:
+            self._audit(session, actor, action, conversation_id, **detail)
+
+    async def audit_trail(self, conversation_id: int) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(models.Audit).where(models.Audit.conversation_id == conversation_id).order_by(models.Audit.id)
+            )
+            return [
+                {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "detail": dict(r.detail)} for r in rows
+            ]
+
+    # Directory --------------------------------------------------------------------------------------
+
+    async def upsert_seed(
+        self, customers: Sequence[Customer], incidents: Sequence[Incident], agents: Sequence[AgentSeed]
+    ) -> None:
+        """Insert or update the seed's customers, incidents and agents (safe to run at every start).
+
+        An incident already stored keeps its started_at: seeds may give it relative to load time.
+        """
+        async with self._transaction() as session:
+            for c in customers:
+                await session.merge(
+                    models.Customer(
+                        id=c.id,
+                        name=c.name,
+                        email=c.email,
+                        plan=c.plan,
+                        tier=c.tier,
+                        monthly_fee=c.monthly_fee,
+                        currency=c.currency,
+                        region=c.region,
+                        services=list(c.services),
+                    )
+                )
+            for i in incidents:
+                stored = await session.get(models.Incident, i.id)
+                await session.merge(
+                    models.Incident(
+                        id=i.id,
+                        title=i.title,
+                        status=i.status,
+                        severity=i.severity,
+                        services=list(i.services),
+                        regions=list(i.regions),
+                        started_at=stored.started_at if stored else i.started_at,
+                        resolved_at=i.resolved_at,
+                        facts=i.facts.model_dump(),
+                    )
+                )
+            for a in agents:
+                row = await session.scalar(select(models.Agent).where(models.Agent.username == a.username))
+                if row is None:
+                    session.add(
+                        models.Agent(
+                            username=a.username,
+                            display_name=a.display_name,
+                            password_hash=a.password_hash,
+                            created_at=models.utcnow(),
+                        )
+                    )
+                else:
+                    row.display_name, row.password_hash = a.display_name, a.password_hash
+            self._audit(
+                session,
+                "hub",
+                "seed_loaded",
+                None,
+                customers=len(customers),
+                incidents=len(incidents),
+                agents=len(agents),
+            )
+
+    async def customer(self, customer_id: str) -> Customer | None:
+        async with self._sessions() as session:
+            row = await session.get(models.Customer, customer_id)
+            return _customer(row) if row else None
+
+    async def incidents(self) -> list[Incident]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(models.Incident).order_by(models.Incident.started_at.desc()))
+            return [_incident(r) for r in rows]
+
+    async def counts(self) -> dict[str, int]:
+        """Rows per table (for tests and health checks)."""
+        async with self._sessions() as session:
+            result: dict[str, int] = {}
+            for table in models.Base.metadata.sorted_tables:
+                count = await session.scalar(select(func.count()).select_from(table))
+                result[table.name] = int(count or 0)
+            return result
+
+    # Agents and sessions ----------------------------------------------------------------------------
+
+    async def add_agent(self, username: str, display_name: str, password_hash: str, actor: str) -> Agent:
+        try:
+            async with self._transaction() as session:
+                row = models.Agent(
+                    username=username,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    created_at=models.utcnow(),
+                )
+                session.add(row)
+                await session.flush()
+                self._audit(session, actor, "agent_added", None, username=username)
+                return Agent(id=row.id, username=row.username, display_name=row.display_name)
+        except IntegrityError:
+            raise Conflict(f"an agent named {username!r} exists already") from None
+
+    async def agent_credentials(self, username: str) -> tuple[Agent, str] | None:
+        async with self._sessions() as session:
+            row = await session.scalar(select(models.Agent).where(models.Agent.username == username))
+            if row is None:
+                return None
+            return Agent(id=row.id, username=row.username, display_name=row.display_name), row.password_hash
+
+    async def start_session(self, agent: Agent, token_hash: str, ttl: timedelta) -> None:
+        now = models.utcnow()
+        async with self._transaction() as session:
+            session.add(
+                models.AgentSession(
+                    token_hash=token_hash, agent_id=agent.id, created_at=now, last_seen_at=now, expires_at=now + ttl
+                )
+            )
+            self._audit(session, f"agent:{agent.username}", "login", None)
+
+    async def end_session(self, token_hash: str, agent: Agent) -> None:
+        async with self._transaction() as session:
+            await session.execute(
+                update(models.AgentSession)
+                .where(models.AgentSession.token_hash == token_hash)
+                .values(ended_at=models.utcnow())
+            )
+            self._audit(session, f"agent:{agent.username}", "logout", None)
+
+    async def agent_for_token(self, token_hash: str) -> Agent | None:
+        """The agent of a live session (and note that they are online), or None."""
+        now = models.utcnow()
+        async with self._sessions() as session:
+            row = await session.get(models.AgentSession, token_hash)
+            if row is None or row.ended_at is not None or row.expires_at <= now:
+                return None
+            agent = _agent(await session.get(models.Agent, row.agent_id))
+            stale = now - row.last_seen_at > SEEN_RESOLUTION
+        if stale:
+            async with self._transaction() as session:
+                await session.execute(
+                    update(models.AgentSession)
+                    .where(models.AgentSession.token_hash == token_hash)
+                    .values(last_seen_at=now)
+                )
+        return agent
+
+    async def agents_online(self) -> int:
+        since = models.utcnow() - ONLINE_WINDOW
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count(func.distinct(models.AgentSession.agent_id))).where(
+                    models.AgentSession.ended_at.is_(None),
+                    models.AgentSession.last_seen_at >= since,
+                    models.AgentSession.expires_at > models.utcnow(),
+                )
+            )
+            return int(count or 0)
+
+    # Conversations and messages ---------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: int) -> Conversation:
+        async with self._sessions() as session:
+            row = await session.get(models.Conversation, conversation_id)
+            if row is None:
+                raise NotFound(f"no conversation {conversation_id}")
+            return await self._conversation(session, row)
+
+    async def conversation_by_sender(self, sender: str) -> Conversation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
+            return await self._conversation(session, row) if row else None
+
+    async def receive_customer_message(
+        self, sender: str, text: str, customer_id: str | None
+    ) -> tuple[Conversation, Message]:
+        """Store a customer's message (creating, linking or reopening the conversation) and commit."""
+        for attempt in (1, 2):
+            try:
+                return await self._receive(sender, text, customer_id)
+            except IntegrityError:
+                # Two first messages of one sender at once: the other created the conversation.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _receive(self, sender: str, text: str, customer_id: str | None) -> tuple[Conversation, Message]:
+        now = models.utcnow()
+        actor = f"customer:{sender}"
+        async with self._transaction() as session:
+            row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
+            known_customer: str | None = None
+            if customer_id and await session.get(models.Customer, customer_id) is not None:
+                known_customer = customer_id
+            if row is None:
+                row = models.Conversation(
+                    sender=sender, customer_id=known_customer, state="bot", created_at=now, updated_at=now
+                )
+                session.add(row)
+                await session.flush()
+                self._audit(session, actor, "conversation_started", row.id, customer_id=known_customer)
+                if customer_id and not known_customer:
+                    self._audit(session, actor, "unknown_customer_id", row.id, customer_id=customer_id)
+            elif row.customer_id is None and known_customer:
+                row.customer_id = known_customer
+                self._audit(session, actor, "customer_linked", row.id, customer_id=known_customer)
+            if row.state == "closed":
+                row.state = service.check_transition("reopen", row.state)
+                row.agent_id = None
+                self._audit(session, actor, "reopened", row.id)
+            row.last_customer_message_at = now
+            row.updated_at = now
+            message = models.Message(conversation_id=row.id, role="customer", text=text, extra={}, created_at=now)
+            session.add(message)
+            await session.flush()
+            conversation = await self._conversation(session, row)
+            (stored,) = await self._messages(session, [message])
+            return conversation, stored
+
+    async def add_messages(
+        self, conversation_id: int, role: str, items: Sequence[tuple[str, dict[str, Any]]], agent_id: int | None = None
+    ) -> list[Message]:
+        """Store bot or system messages, in order."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            rows = [
+                models.Message(
+                    conversation_id=conversation_id,
+                    role=role,
+                    text=text,
+                    extra=extra,
+                    agent_id=agent_id,
+                    created_at=now,
+                )
+                for text, extra in items
+            ]
+            session.add_all(rows)
+            await session.flush()
+            return await self._messages(session, rows)
+
+    async def take_undelivered_agent_messages(self, conversation_id: int) -> list[Message]:
+        """Agent messages not yet delivered to the customer, now marked delivered (each goes out once)."""
+        async with self._transaction() as session:
+            ids = (
+                await session.scalars(
+                    update(models.Message)
+                    .where(
+                        models.Message.conversation_id == conversation_id,
+                        models.Message.role == "agent",
+                        models.Message.delivered_at.is_(None),
+                    )
+                    .values(delivered_at=models.utcnow())
+                    .returning(models.Message.id)
+                )
+            ).all()
+            if not ids:
+                return []
+            rows = await session.scalars(
+                select(models.Message).where(models.Message.id.in_(ids)).order_by(models.Message.id)
+            )
+            return await self._messages(session, rows.all())
+
+    async def messages(self, conversation_id: int, after: int = 0, *, mark_delivered: bool = False) -> list[Message]:
+        """Messages with id > after, oldest first; mark_delivered: the customer has now seen the agent's."""
+        async with self._transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(models.Message)
+                    .where(models.Message.conversation_id == conversation_id, models.Message.id > after)
+                    .order_by(models.Message.id)
+                )
+            ).all()
+            result = await self._messages(session, rows)
+            if mark_delivered:
+                undelivered = [r.id for r in rows if r.role == "agent" and r.delivered_at is None]
+                if undelivered:
+                    await session.execute(
+                        update(models.Message)
+                        .where(models.Message.id.in_(undelivered), models.Message.delivered_at.is_(None))
+                        .values(delivered_at=models.utcnow())
+                    )
+            return result
+
+    # Escalations ------------------------------------------------------------------------------------
+
+    async def open_escalation(self, conversation_id: int) -> Escalation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(models.Escalation)
+                .where(
+                    models.Escalation.conversation_id == conversation_id,
+                    models.Escalation.state.in_(OPEN_ESCALATION),
+                )
+                .order_by(models.Escalation.id.desc())
+            )
+            return await self._escalation(session, row) if row else None
+
+    async def latest_escalation(self, conversation_id: int) -> Escalation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(models.Escalation)
+                .where(models.Escalation.conversation_id == conversation_id)
+                .order_by(models.Escalation.id.desc())
+            )
+            return await self._escalation(session, row) if row else None
+
+    async def human_helped(self, conversation_id: int) -> bool:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(models.Escalation)
+                .where(models.Escalation.conversation_id == conversation_id, models.Escalation.claimed_at.is_not(None))
+            )
+            return bool(count)
+
+    async def escalate(self, conversation_id: int, body: EscalationBody, actor: str) -> tuple[Escalation, bool]:
+        """Queue the conversation; (escalation, True) if queued now, (its open escalation, False) if it was
+        queued or with an agent already."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            moved = _rowcount(
+                await session.execute(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.id == conversation_id,
+                        models.Conversation.state.in_(service.TRANSITIONS["escalate"]),
+                    )
+                    .values(state=service.TARGET["escalate"], agent_id=None, updated_at=now)
+                )
+            )
+            if moved:
+                row = models.Escalation(
+                    conversation_id=conversation_id,
+                    state="queued",
+                    reason=body.reason,
+                    summary=body.summary,
+                    problem=body.problem,
+                    frustration=[p.model_dump() for p in body.frustration],
+                    frustration_level=service.frustration_level(body.frustration),
+                    priority=service.priority(body.frustration),
+                    created_at=now,
+                )
+                session.add(row)
+                await session.flush()
+                self._audit(session, actor, "escalated", conversation_id, escalation_id=row.id, reason=body.reason)
+                return await self._escalation(session, row), True
+        current = await self.open_escalation(conversation_id)
+        if current is None:
+            raise Conflict("the conversation is neither with the bot nor waiting for a person")
+        return current, False
+
+    async def queued(self) -> list[service.Queued]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    models.Escalation.conversation_id, models.Escalation.priority, models.Escalation.created_at
+                ).where(models.Escalation.state == "queued")
+            )
+            return [service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in rows]
+
+    async def handle_times(self, limit: int = 50) -> list[timedelta]:
+        """How long agents took on the latest resolved escalations."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(models.Escalation.claimed_at, models.Escalation.closed_at)
+                .where(
+                    models.Escalation.state == "resolved",
+                    models.Escalation.claimed_at.is_not(None),
+                    models.Escalation.closed_at.is_not(None),
+                )
+                .order_by(models.Escalation.closed_at.desc())
+                .limit(limit)
+            )
+            return [closed - claimed for claimed, closed in rows if claimed and closed]
+
+    async def queue_items(self, agent: Agent) -> tuple[list[QueueItem], list[QueueItem]]:
+        """(waiting for anyone, in queue order), (with this agent)."""
+        now = models.utcnow()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(models.Escalation, models.Conversation, models.Customer)
+                .join(models.Conversation, models.Conversation.id == models.Escalation.conversation_id)
+                .outerjoin(models.Customer, models.Customer.id == models.Conversation.customer_id)
+                .where(
+                    or_(
+                        models.Escalation.state == "queued",
+                        (models.Escalation.state == "agent") & (models.Escalation.agent_id == agent.id),
+                    )
+                )
+            )
+            queued: list[tuple[service.Queued, QueueItem]] = []
+            mine: list[QueueItem] = []
+            for escalation, conversation, customer in rows:
+                item = QueueItem(
+                    conversation_id=conversation.id,
+                    sender=conversation.sender,
+                    customer=_customer(customer) if customer else None,
+                    reason=escalation.reason,
+                    summary=escalation.summary,
+                    priority=escalation.priority,
+                    frustration_level=escalation.frustration_level,
+                    waiting_seconds=int((now - escalation.created_at).total_seconds()),
+                    state=escalation.state,
+                )
+                if escalation.state == "queued":
+                    key = service.Queued(conversation.id, escalation.priority, escalation.created_at)
+                    queued.append((key, item))
+                else:
+                    mine.append(item)
+            by_id = {key.conversation_id: item for key, item in queued}
+            ordered = [by_id[q.conversation_id] for q in service.queue_order(k for k, _ in queued)]
+            return ordered, sorted(mine, key=lambda i: i.conversation_id)
+
+    async def claim(self, conversation_id: int, agent: Agent) -> Conversation:
+        """Give a queued conversation to `agent`. Of agents claiming at once, exactly one wins."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            won = _rowcount(
+                await session.execute(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.id == conversation_id,
+                        models.Conversation.state.in_(service.TRANSITIONS["claim"]),
+                    )
+                    .values(state=service.TARGET["claim"], agent_id=agent.id, updated_at=now)
+                )
+            )
+            if won:
+                await session.execute(
+                    update(models.Escalation)
+                    .where(models.Escalation.conversation_id == conversation_id, models.Escalation.state == "queued")
+                    .values(state="agent", agent_id=agent.id, claimed_at=now)
+                )
+                self._audit(session, f"agent:{agent.username}", "claimed", conversation_id)
+        conversation = await self.conversation(conversation_id)  # NotFound for an unknown id
+        if not won:
+            holder = f" (with {conversation.agent.display_name})" if conversation.agent else ""
+            raise Conflict(
+                f"conversation {conversation_id} is not waiting in the queue: state {conversation.state}{holder}"
+            )
+        return conversation
+
+    async def _require_assigned(self, session: AsyncSession, conversation_id: int, agent: Agent) -> models.Conversation:
+        row = await session.get(models.Conversation, conversation_id)
+        if row is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        if row.state != "agent" or row.agent_id != agent.id:
+            raise Conflict(f"conversation {conversation_id} is not assigned to you (state {row.state})")
+        return row
+
+    async def add_agent_message(self, conversation_id: int, agent: Agent, text: str) -> Message:
+        now = models.utcnow()
+        async with self._transaction() as session:
+            conversation = await self._require_assigned(session, conversation_id, agent)
+            conversation.updated_at = now
+            row = models.Message(
+                conversation_id=conversation_id, role="agent", text=text, extra={}, agent_id=agent.id, created_at=now
+            )
+            session.add(row)
+            await session.flush()
+            (message,) = await self._messages(session, [row])
+            return message
+
+    async def _close_escalation(
+        self, session: AsyncSession, conversation_id: int, state: str, note: str, agent: Agent | None = None
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "closed_at": models.utcnow(), "note": note or None}
+        if agent is not None:
+            values["agent_id"] = agent.id
+        await session.execute(
+            update(models.Escalation)
+            .where(models.Escalation.conversation_id == conversation_id, models.Escalation.state.in_(OPEN_ESCALATION))
+            .values(**values)
+        )
+
+    async def handback(self, conversation_id: int, agent: Agent, note: str, customer_notice: str) -> Conversation:
+        """The assigned agent gives the conversation back to the bot."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            moved = _rowcount(
+                await session.execute(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.id == conversation_id,
+                        models.Conversation.state.in_(service.TRANSITIONS["handback"]),
+                        models.Conversation.agent_id == agent.id,
+                    )
+                    .values(state=service.TARGET["handback"], agent_id=None, updated_at=now)
+                )
+            )
+            if not moved:
+                await self._require_assigned(session, conversation_id, agent)
+                raise Conflict(f"conversation {conversation_id} changed meanwhile")
+            await self._close_escalation(session, conversation_id, "handed_back", note)
+            session.add(
+                models.Message(
+                    conversation_id=conversation_id, role="system", text=customer_notice, extra={}, created_at=now
+                )
+            )
+            self._audit(session, f"agent:{agent.username}", "handed_back", conversation_id, note=note)
+        return await self.conversation(conversation_id)
+
+    async def resolve(self, conversation_id: int, agent: Agent, reason: str, customer_notice: str) -> Conversation:
+        """Close a conversation: the assigned agent's, or one still waiting in the queue."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            moved = _rowcount(
+                await session.execute(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.id == conversation_id,
+                        or_(
+                            models.Conversation.state == "queued",
+                            (models.Conversation.state == "agent") & (models.Conversation.agent_id == agent.id),
+                        ),
+                    )
+                    .values(state=service.TARGET["resolve"], agent_id=None, updated_at=now)
+                )
+            )
+            if not moved:
+                row = await session.get(models.Conversation, conversation_id)
+                if row is None:
+                    raise NotFound(f"no conversation {conversation_id}")
+                raise Conflict(f"conversation {conversation_id} is not yours to resolve (state {row.state})")
+            await self._close_escalation(session, conversation_id, "resolved", reason, agent)
+            session.add(
+                models.Message(
+                    conversation_id=conversation_id, role="system", text=customer_notice, extra={}, created_at=now
+                )
+            )
+            self._audit(session, f"agent:{agent.username}", "resolved", conversation_id, reason=reason)
+        return await self.conversation(conversation_id)
+
+    # Compensations ----------------------------------------------------------------------------------
+
+    async def compensation(self, customer_id: str, incident_id: str) -> Compensation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(models.Compensation).where(
+                    models.Compensation.customer_id == customer_id, models.Compensation.incident_id == incident_id
+                )
+            )
+            return _compensation(row) if row else None
+
+    async def compensations_of(self, customer_id: str) -> list[Compensation]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(models.Compensation)
+                .where(models.Compensation.customer_id == customer_id)
+                .order_by(models.Compensation.id)
+            )
+            return [_compensation(r) for r in rows]
+
+    async def record_compensation(
+        self, body: CompensationBody, conversation_id: int | None, actor: str
+    ) -> tuple[Compensation, bool]:
+        """(the new record, True), or (the one already recorded for that customer and incident, False)."""
+        existing = await self.compensation(body.customer_id, body.incident_id)
+        if existing:
+            return existing, False
+        try:
+            async with self._transaction() as session:
+                if await session.get(models.Customer, body.customer_id) is None:
+                    raise NotFound(f"no customer {body.customer_id}")
+                if await session.get(models.Incident, body.incident_id) is None:
+                    raise NotFound(f"no incident {body.incident_id}")
+                row = models.Compensation(
+                    customer_id=body.customer_id,
+                    incident_id=body.incident_id,
+                    conversation_id=conversation_id,
+                    rule=body.rule,
+                    kind=body.kind,
+                    amount=body.amount,
+                    currency=body.currency,
+                    reason=body.reason,
+                    status=body.status,
+                    created_at=models.utcnow(),
+                )
+                session.add(row)
+                await session.flush()
+                self._audit(
+                    session,
+                    actor,
+                    "compensation_recorded",
+                    conversation_id,
+                    compensation_id=row.id,
+                    customer_id=body.customer_id,
+                    incident_id=body.incident_id,
+                    amount=str(body.amount),
+                    status=body.status,
+                )
+                return _compensation(row), True
+        except IntegrityError:
+            recorded = await self.compensation(body.customer_id, body.incident_id)
+            if recorded is None:
+                raise
+            return recorded, False

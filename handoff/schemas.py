@@ -1,0 +1,223 @@
+"""Typed shapes of the hub: request bodies, and the records the repository returns (docs/hub-api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+__all__ = [
+    "MAX_TEXT",
+    "Agent",
+    "AgentLogin",
+    "AgentMessageBody",
+    "Compensation",
+    "CompensationBody",
+    "Conversation",
+    "Customer",
+    "Escalation",
+    "EscalationBody",
+    "FrustrationPoint",
+    "HandbackBody",
+    "Incident",
+    "IncidentFacts",
+    "Message",
+    "QueueInfo",
+    "ResolveBody",
+    "WebhookBody",
+]
+
+MAX_TEXT = 4000
+ConversationState = Literal["bot", "queued", "agent", "closed"]
+Role = Literal["customer", "bot", "agent", "system"]
+FrustrationLevel = Literal["none", "low", "medium", "high"]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+Sender = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Record(BaseModel):
+    """A value read from the store: immutable."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Body(BaseModel):
+    """A request body: strict types (no "1" for 1), unknown keys ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+# Records -------------------------------------------------------------------------------------------
+
+
+class Customer(Record):
+    id: str
+    name: str
+    email: str
+    plan: str
+    tier: str
+    monthly_fee: Decimal
+    currency: str
+    region: str
+    services: list[str]
+
+
+class IncidentFacts(Record):
+    what_happened: str = ""
+    what_we_are_doing: str = ""
+    next_update: str = ""
+    eta: str = ""
+
+
+class Incident(Record):
+    id: str
+    title: str
+    status: str
+    severity: str
+    services: list[str]
+    regions: list[str]
+    started_at: datetime
+    resolved_at: datetime | None
+    facts: IncidentFacts
+
+
+class Compensation(Record):
+    id: int
+    customer_id: str
+    incident_id: str
+    conversation_id: int | None
+    rule: str
+    kind: str
+    amount: Decimal
+    currency: str
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class Agent(Record):
+    id: int
+    username: str
+    display_name: str
+
+
+class Conversation(Record):
+    id: int
+    sender: str
+    customer_id: str | None
+    state: ConversationState
+    agent: Agent | None
+    created_at: datetime
+    updated_at: datetime
+    last_customer_message_at: datetime | None
+
+
+class Message(Record):
+    id: int
+    conversation_id: int
+    role: Role
+    text: str
+    extra: dict[str, Any]
+    agent: Agent | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class Escalation(Record):
+    id: int
+    conversation_id: int
+    state: Literal["queued", "agent", "handed_back", "resolved"]
+    reason: str
+    summary: str
+    problem: str | None
+    frustration: list[dict[str, Any]]
+    frustration_level: str
+    priority: int
+    agent: Agent | None
+    note: str | None
+    created_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+
+
+class QueueInfo(Record):
+    position: int
+    expected_wait_minutes: int
+    agents_online: int
+
+
+# Request bodies ------------------------------------------------------------------------------------
+
+
+class WebhookBody(Body):
+    """POST /webhooks/rest/webhook: a customer's message, as Rasa's REST channel takes it."""
+
+    sender: Sender
+    message: Text
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class FrustrationPoint(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    score: float = Field(ge=0, le=1)
+    level: FrustrationLevel
+    text: str = Field(default="", max_length=MAX_TEXT)
+
+
+class EscalationBody(Body):
+    """POST /api/bot/conversations/{sender}/escalate."""
+
+    reason: Name
+    summary: Annotated[str, StringConstraints(max_length=16_000)] = ""
+    frustration: list[FrustrationPoint] = Field(default_factory=list, max_length=1000)
+    problem: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CompensationBody(Body):
+    """POST /api/bot/compensations: an offer the policy produced."""
+
+    sender: Sender | None = None
+    customer_id: Name
+    incident_id: Name
+    rule: Name
+    kind: Name
+    amount: Decimal = Field(ge=0, le=100000, decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+    status: Literal["offered", "pending_approval"] = "offered"
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        # A decimal string ("5.17") or a JSON number; floats go through str() to stay exact.
+        if isinstance(value, bool):
+            raise ValueError("amount must be a decimal string or a number")
+        if isinstance(value, (int, float)):
+            return Decimal(str(value))
+        if isinstance(value, str):
+            try:
+                return Decimal(value)
+            except ArithmeticError:
+                raise ValueError("amount must be a decimal string like '5.17'") from None
+        return value
+
+
+class AgentLogin(Body):
+    username: Name
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AgentMessageBody(Body):
+    text: Text
+
+
+class HandbackBody(Body):
+    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] = ""
+
+
+class ResolveBody(Body):
+    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] = ""

@@ -1,0 +1,90 @@
+"""Reading a seed file (YAML): demo customers, incidents and agents, loaded idempotently at start.
+
+An incident's `started_at`/`resolved_at` is an ISO 8601 timestamp, or a time relative to loading such
+as `-3h`, `-90m`, `-2d` (a relative start is kept once stored, so restarts do not move it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from handoff.repository import AgentSeed
+from handoff.schemas import Customer, Incident
+
+__all__ = ["Seed", "SeedError", "load_seed", "parse_seed"]
+
+_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+class SeedError(ValueError):
+    """The seed file is missing or malformed; the message says where."""
+
+
+class _AgentEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    display_name: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Seed:
+    customers: list[Customer]
+    incidents: list[Incident]
+    agents: list[AgentSeed]
+
+
+def _moment(value: Any, now: datetime, where: str) -> Any:
+    if isinstance(value, str) and (match := _RELATIVE.match(value.strip())):
+        amount, unit = match.groups()
+        return now - timedelta(**{_UNITS[unit]: float(amount)})
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise SeedError(f"{where}: timestamps need a time zone (e.g. 2026-11-29T08:00:00Z)")
+    return value
+
+
+def parse_seed(document: Any, source: str = "seed", now: datetime | None = None) -> Seed:
+    now = now or datetime.now(UTC)
+    if not isinstance(document, dict):
+        raise SeedError(f"{source}: expected a mapping with customers, incidents and agents")
+    customers, incidents, agents = [], [], []
+    try:
+        for n, entry in enumerate(document.get("customers") or []):
+            where = f"{source}: customers[{n}]"
+            customers.append(Customer.model_validate(entry))
+        for n, entry in enumerate(document.get("incidents") or []):
+            where = f"{source}: incidents[{n}]"
+            entry = dict(entry)
+            for key in ("started_at", "resolved_at"):
+                if entry.get(key) is not None:
+                    entry[key] = _moment(entry[key], now, f"{where}.{key}")
+            entry.setdefault("resolved_at", None)
+            incidents.append(Incident.model_validate(entry))
+        for n, entry in enumerate(document.get("agents") or []):
+            where = f"{source}: agents[{n}]"
+            agent = _AgentEntry.model_validate(entry)
+            agents.append(AgentSeed(agent.username, agent.display_name, agent.password_hash))
+    except (ValidationError, TypeError, ValueError) as error:
+        if isinstance(error, SeedError):
+            raise
+        raise SeedError(f"{where}: {error}") from None
+    return Seed(customers, incidents, agents)
+
+
+def load_seed(path: Path, now: datetime | None = None) -> Seed:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SeedError(f"cannot read seed file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise SeedError(f"seed file {path} is not valid YAML: {error}") from None
+    return parse_seed(document, str(path), now)

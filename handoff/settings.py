@@ -1,0 +1,87 @@
+"""The hub's configuration: one frozen Settings object, read from the environment at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ROOT", "Settings", "SettingsError"]
+
+ROOT = Path(__file__).resolve().parent.parent
+MIN_TOKEN_LENGTH = 16
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    database_url: str
+    rasa_url: str
+    rasa_timeout: float
+    service_token: str
+    seed_file: Path | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from `env` (default: the process environment); raise SettingsError."""
+        env = os.environ if env is None else env
+        token = env.get("CANDOR_SERVICE_TOKEN", "")
+        if not token:
+            raise SettingsError(
+                "CANDOR_SERVICE_TOKEN is not set: set it to a shared secret of at least "
+                f"{MIN_TOKEN_LENGTH} characters (the action server uses the same value)"
+            )
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise SettingsError(f"CANDOR_SERVICE_TOKEN is too short: use at least {MIN_TOKEN_LENGTH} characters")
+        seed = env.get("CANDOR_SEED_FILE", str(ROOT / "handoff" / "seed" / "demo.yml"))
+        return cls(
+            host=env.get("CANDOR_HUB_HOST", "127.0.0.1"),
+            port=_port(env, "CANDOR_HUB_PORT", 8000),
+            database_url=env.get("CANDOR_DATABASE_URL") or default_database_url(),
+            rasa_url=_url(env, "CANDOR_RASA_URL", "http://127.0.0.1:5005"),
+            rasa_timeout=_seconds(env, "CANDOR_RASA_TIMEOUT", 10.0),
+            service_token=token,
+            seed_file=Path(seed) if seed else None,
+        )
+
+
+def default_database_url() -> str:
+    """The SQLite file under <repo>/var/, creating the folder."""
+    folder = ROOT / "var"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{folder / 'hub.db'}"
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a port number (1-65535), got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{name} must be a port number (1-65535), got {raw!r}")
+    return port
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 600:
+        raise SettingsError(f"{name} must be between 0 and 600 seconds, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, default).strip()
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")

@@ -1,0 +1,128 @@
+"""Fixtures for the actions: trackers built from events, and the real hub as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions import settings as settings_module
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB_PYTHON = ROOT / ".venv-hub" / "bin" / "python"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningHub:
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+
+    def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def context(self, sender: str) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}/api/bot/conversations/{sender}/context", headers={"X-Candor-Service-Token": self.token}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def start_conversation(self, customer_id: str) -> str:
+        """A conversation of this customer in the hub (the bot is not running, so it is queued)."""
+        sender = "t-" + secrets.token_hex(8)
+        self.post(
+            "/webhooks/rest/webhook", {"sender": sender, "message": "hello", "metadata": {"customer_id": customer_id}}
+        )
+        return sender
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    workdir = tmp_path_factory.mktemp("hub")
+    port, token = _free_port(), secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "CANDOR_HUB_PORT": str(port),
+        "CANDOR_SERVICE_TOKEN": token,
+        "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}",
+        "CANDOR_RASA_URL": f"http://127.0.0.1:{_free_port()}",  # no Rasa here: the actions are called directly
+    }
+    log = (workdir / "hub.log").open("wb")
+    process = subprocess.Popen(
+        [str(HUB_PYTHON), "-m", "handoff"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except (urllib.error.URLError, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"hub did not start: {(workdir / 'hub.log').read_text()}") from None
+            time.sleep(0.3)
+    yield RunningHub(url, token)
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture()
+def use_hub(hub: RunningHub, monkeypatch: pytest.MonkeyPatch) -> RunningHub:
+    """Point the actions' settings at the test hub."""
+    monkeypatch.setenv("CANDOR_HUB_URL", hub.url)
+    monkeypatch.setenv("CANDOR_SERVICE_TOKEN", hub.token)
+    settings_module.settings.cache_clear()
+    yield hub
+    settings_module.settings.cache_clear()
+
+
+@pytest.fixture()
+def make_tracker() -> Callable[..., Tracker]:
+    """A Tracker whose events are the given customer messages (text, intent, frustration level)."""
+
+    def make(sender: str, messages: list[tuple[str, str, str]], slots: dict[str, Any] | None = None) -> Tracker:
+        scores = {"none": 0.05, "low": 0.35, "medium": 0.6, "high": 0.9}
+        events = []
+        for text, intent, level in messages:
+            parse = {
+                "text": text,
+                "intent": {"name": intent, "confidence": 0.9},
+                "intent_ranking": [{"name": intent, "confidence": 0.9}],
+                "entities": [],
+                "frustration": {"score": scores[level], "level": level},
+            }
+            events.append({"event": "user", "text": text, "parse_data": parse})
+        all_slots = {
+            "apologies_stopped": False,
+            "handoff_offered": False,
+            "apologized_problems": [],
+            "human_helped": False,
+        }
+        return Tracker(
+            sender, {**all_slots, **(slots or {})}, events[-1]["parse_data"], events, False, None, {}, "action_listen"
+        )
+
+    return make

@@ -1,0 +1,127 @@
+"""The actions run against the real hub (a process on a free port, with the demo seed data)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.apologies import ActionApologize, ActionStopApologizing
+from actions.compensation import ActionOfferCompensation
+from actions.handoff import ActionAnswerBotChallenge, ActionHandoff
+from actions.status import ActionIncidentStatus
+from actions.wording import banned_phrases_in, is_plain
+
+
+def run(action: Action, tracker: Tracker) -> tuple[list[str], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    texts = [m["text"] for m in dispatcher.messages]
+    assert all(banned_phrases_in(t) == [] for t in texts), texts
+    return texts, events
+
+
+def slot(events: list[dict[str, Any]], name: str) -> Any:
+    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
+
+
+def test_apology_names_the_problem_and_the_incident_then_offers_a_person(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    first = make_tracker(sender, [("my internet has been down since this morning", "report_problem", "low")])
+    [text], events = run(ActionApologize(), first)
+    assert "internet connection hasn't been working since this morning" in text.lower()
+    assert "fibre trunk cable" in text  # the open Lisbon incident's facts
+    assert not is_plain(text)
+    apologized = slot(events, "apologized_problems")
+    assert apologized == ["internet:isn't working"]
+
+    again = make_tracker(
+        sender,
+        [
+            ("my internet has been down since this morning", "report_problem", "low"),
+            ("this is a joke!!!", "express_frustration", "high"),
+        ],
+        {"apologized_problems": apologized},
+    )
+    [text], events = run(ActionApologize(), again)
+    assert is_plain(text) and "person" in text, text
+    assert slot(events, "handoff_offered") is True
+
+
+def test_problem_the_incident_does_not_explain_gets_no_incident_facts(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    [text], _ = run(
+        ActionApologize(), make_tracker(sender, [("I was charged twice this month", "report_problem", "none")])
+    )
+    assert "charged you twice" in text and "fibre" not in text
+
+
+def test_after_stop_apologizing_every_answer_is_plain(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1002")
+    history = [
+        ("no internet since 9am", "report_problem", "medium"),
+        ("stop apologising", "stop_apologizing", "medium"),
+    ]
+    [text], events = run(ActionStopApologizing(), make_tracker(sender, history))
+    assert is_plain(text) and events == [SlotSet("apologies_stopped", True)]
+    for intent, action in [("report_problem", ActionApologize()), ("ask_status", ActionIncidentStatus())]:
+        tracker = make_tracker(sender, [*history, ("still no internet", intent, "high")], {"apologies_stopped": True})
+        texts, _ = run(action, tracker)
+        assert texts and all(is_plain(t) for t in texts), texts
+
+
+def test_compensation_is_decided_by_policy_recorded_and_offered_once(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1005")
+    tracker = make_tracker(sender, [("do I get money back for this?", "ask_compensation", "low")])
+    [first], _ = run(ActionOfferCompensation(), tracker)
+    assert "EUR 5.00" in first  # outage-4h-plus: max(5.00, 89.00 / 30 * 1) -> 5.00
+    recorded = use_hub.context(sender)["compensation"]
+    assert (recorded["rule"], recorded["incident_id"], recorded["status"]) == ("outage-4h-plus", "INC-2041", "offered")
+    [second], _ = run(ActionOfferCompensation(), tracker)
+    assert second.startswith("As offered earlier") and "EUR 5.00" in second
+    assert use_hub.context(sender)["compensation"]["id"] == recorded["id"]
+
+
+def test_no_compensation_promised_to_a_customer_the_incident_does_not_affect(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1003")  # mobile customer in Porto; the open outage is Lisbon fibre
+    [text], events = run(
+        ActionOfferCompensation(), make_tracker(sender, [("refund please", "ask_compensation", "none")])
+    )
+    assert "EUR" not in text and "doesn't cover" in text
+    assert slot(events, "handoff_offered") is True
+    assert use_hub.context(sender)["compensation"] is None
+
+
+def test_handoff_tells_the_customer_what_happens_next_without_apologising(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1002")
+    tracker = make_tracker(sender, [("Stop sounding sorry and just talk to me like a person", "request_human", "high")])
+    [text], events = run(ActionHandoff(), tracker)
+    assert is_plain(text) and ("queue" in text or "person" in text), text
+    assert slot(events, "apologies_stopped") is True
+    assert use_hub.context(sender)["state"] in {"queued", "agent"}
+
+
+def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) -> None:  # type: ignore[no-untyped-def]
+    [text], events = run(ActionAnswerBotChallenge(), make_tracker("s", [("are you a bot?", "bot_challenge", "none")]))
+    assert "automated" in text and "not a person" in text
+    assert slot(events, "handoff_offered") is True
+
+
+def test_hub_down_gives_honest_answers(monkeypatch: pytest.MonkeyPatch, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    from actions import settings as settings_module
+
+    monkeypatch.setenv("CANDOR_HUB_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CANDOR_SERVICE_TOKEN", "x" * 20)
+    settings_module.settings.cache_clear()
+    try:
+        tracker = make_tracker("s", [("when is it fixed", "ask_status", "none")])
+        [status], _ = run(ActionIncidentStatus(), tracker)
+        assert "can't reach" in status
+        [handoff], _ = run(ActionHandoff(), make_tracker("s", [("human", "request_human", "none")]))
+        assert "isn't answering" in handoff
+    finally:
+        settings_module.settings.cache_clear()

@@ -1,0 +1,106 @@
+"""actions.composition and actions.wording: specific, varied, honest, and plain when asked."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.composition import (
+    IncidentFacts,
+    compose_apology,
+    compose_offer_person,
+    compose_plain_update,
+    compose_status,
+)
+from actions.problems import describe_problem
+from actions.wording import BANNED_PHRASES, banned_phrases_in, is_plain, strip_apology_sentences
+
+ROOT = Path(__file__).resolve().parents[2]
+INCIDENT = {
+    "title": "Fibre outage in Lisbon",
+    "status": "identified",
+    "services": ["internet"],
+    "facts": {
+        "what_happened": (
+            "A fibre cable between two Lisbon exchanges was cut during roadworks at 07:40. We apologise for this."
+        ),
+        "what_we_are_doing": "Engineers are splicing a replacement cable on site.",
+        "next_update": "11:30",
+        "eta": "around 14:00 today",
+    },
+}
+FACTS = IncidentFacts.from_hub(INCIDENT)
+PROBLEMS = [
+    describe_problem(t)
+    for t in [
+        "my internet has been down since this morning",
+        "wifi keeps dropping every evening",
+        "I was charged twice",
+        "tv has no signal",
+        "something is broken",
+    ]
+]
+SEEDS = [f"customer-{i}" for i in range(200)]
+
+
+def all_composed() -> list[str]:
+    texts = []
+    for problem in PROBLEMS:
+        for facts in (FACTS, None, IncidentFacts.from_hub({**INCIDENT, "facts": {}})):
+            for seed in SEEDS[:40]:
+                texts += [compose_apology(problem, facts, seed), compose_plain_update(problem, facts, seed)]
+        texts.append(compose_offer_person(problem))
+    texts += [compose_status(FACTS, s, plain=p) for s in SEEDS[:40] for p in (True, False)]
+    return [*texts, compose_status(None, "x", plain=True)]
+
+
+def domain_templates() -> list[str]:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    return [v["text"] for variants in domain["responses"].values() for v in variants]
+
+
+def test_apology_names_the_problem_and_the_incident_facts() -> None:
+    text = compose_apology(PROBLEMS[0], FACTS, "c1")
+    assert "internet connection hasn't been working since this morning" in text.lower()
+    assert "fibre cable" in text and "14:00" in text
+    assert not is_plain(text)  # it is an apology
+
+
+def test_apologies_in_one_incident_are_not_the_same_sentence() -> None:
+    texts = [compose_apology(PROBLEMS[0], FACTS, seed) for seed in SEEDS]
+    assert len(set(texts)) >= 100, "200 customers with the same problem must not share a handful of texts"
+    assert max(texts.count(t) for t in set(texts)) <= 10
+
+
+def test_one_customer_gets_a_stable_text() -> None:
+    assert compose_apology(PROBLEMS[0], FACTS, "c1") == compose_apology(PROBLEMS[0], FACTS, "c1")
+
+
+def test_no_facts_are_invented_when_the_incident_has_none() -> None:
+    empty = IncidentFacts.from_hub({**INCIDENT, "facts": {}})
+    text = compose_status(empty, "c1", plain=True)
+    assert "14:00" not in text and "cable" not in text
+    assert "no confirmed details" in text or "haven't confirmed" in text
+
+
+def test_plain_updates_have_no_apology_even_from_human_written_facts() -> None:
+    for problem in PROBLEMS:
+        for seed in SEEDS[:50]:
+            text = compose_plain_update(problem, FACTS, seed)
+            assert is_plain(text), text
+    assert "apologise" not in strip_apology_sentences(INCIDENT["facts"]["what_happened"])
+
+
+@pytest.mark.parametrize("phrase", BANNED_PHRASES)
+def test_banned_phrases_are_detected(phrase: str) -> None:
+    assert banned_phrases_in(f"Hello. {phrase.upper()}!") == [phrase]
+
+
+def test_no_banned_phrase_in_any_template_or_composed_variant() -> None:
+    offenders = {t: banned_phrases_in(t) for t in [*domain_templates(), *all_composed()] if banned_phrases_in(t)}
+    assert offenders == {}
+
+
+def test_response_templates_are_plain() -> None:
+    # Templates can be sent after the customer asked for plain talk, so none may apologise.
+    assert [t for t in domain_templates() if not is_plain(t)] == []

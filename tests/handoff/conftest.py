@@ -1,0 +1,227 @@
+"""Factories for the hub tests: a fake Rasa on loopback, settings, and the real hub over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from handoff.app import create_app
+from handoff.repository import Repository
+from handoff.settings import ROOT, Settings
+
+SERVICE_TOKEN = "test-service-token-0123456789"
+DEMO_SEED = ROOT / "handoff" / "seed" / "demo.yml"
+AGENTS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Warnings are errors in the hub's tests (only here: other folders share the pytest config)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.filterwarnings("error"), append=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# Fake Rasa -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeRasa:
+    """Answers Rasa's REST webhook and tracker-events API on loopback, and records every call.
+
+    mode: "ok" (echo), "error" (HTTP 500), "slow" (answers after `delay` seconds).
+    """
+
+    mode: str = "ok"
+    delay: float = 3.0
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def messages(self) -> list[str]:
+        return [body["message"] for path, body in self.calls if path == "/webhooks/rest/webhook"]
+
+    def tracker_events(self) -> list[tuple[str, Any]]:
+        return [(path, body) for path, body in self.calls if path.endswith("/tracker/events")]
+
+    def answer(self, path: str, body: Any) -> tuple[int, Any]:
+        self.calls.append((path, body))
+        if self.mode == "error":
+            return 500, {"error": "boom"}
+        if self.mode == "slow":
+            time.sleep(self.delay)
+        if path == "/webhooks/rest/webhook":
+            sender = body["sender"]
+            return 200, [
+                {"recipient_id": sender, "text": f"bot heard: {body['message']}"},
+                {"recipient_id": sender, "text": "Anything else?", "buttons": [{"title": "No", "payload": "/deny"}]},
+            ]
+        if path.startswith("/conversations/") and path.endswith("/tracker/events"):
+            return 200, {"sender_id": path.split("/")[2], "events": body}
+        return 404, {"error": "not found"}
+
+
+@pytest.fixture()
+def fake_rasa() -> Iterator[FakeRasa]:
+    rasa = FakeRasa()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"null")
+            status, answer = rasa.answer(self.path, body)
+            data = json.dumps(answer).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the hub gave up waiting (timeout test)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    rasa.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield rasa
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture()
+def dead_url() -> str:
+    """An address where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+# Settings and the hub ------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def make_settings(tmp_path: Path, fake_rasa: FakeRasa) -> Callable[..., Settings]:
+    def make(**overrides: str) -> Settings:
+        env = {
+            "CANDOR_SERVICE_TOKEN": SERVICE_TOKEN,
+            "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "CANDOR_RASA_URL": fake_rasa.url,
+            "CANDOR_RASA_TIMEOUT": "1",
+            "CANDOR_SEED_FILE": str(DEMO_SEED),
+            "CANDOR_HUB_PORT": str(free_port()),
+        }
+        env.update(overrides)
+        return Settings.from_env(env)
+
+    return make
+
+
+@dataclass
+class RunningHub:
+    settings: Settings
+    url: str
+    repository: Repository
+    client: httpx.AsyncClient
+
+    async def say(self, sender: str, text: str, customer_id: str | None = "C-1001") -> list[dict[str, Any]]:
+        metadata = {"customer_id": customer_id} if customer_id else {}
+        response = await self.client.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    async def login(self, username: str = "ana") -> dict[str, str]:
+        response = await self.client.post("/api/agent/login", json={"username": username, "password": AGENTS[username]})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    @property
+    def bot_headers(self) -> dict[str, str]:
+        return {"X-Candor-Service-Token": SERVICE_TOKEN}
+
+    async def escalate(self, sender: str, **body: Any) -> httpx.Response:
+        payload = {
+            "reason": "customer_requested_human",
+            "summary": "Marta (C-1001) has no internet since this morning.",
+            "frustration": [
+                {"score": 0.2, "level": "low", "text": "my internet is down"},
+                {"score": 0.8, "level": "high", "text": "get me a person"},
+            ],
+            "problem": "internet down",
+        }
+        payload.update(body)
+        return await self.client.post(
+            f"/api/bot/conversations/{sender}/escalate", json=payload, headers=self.bot_headers
+        )
+
+    async def queued_conversation(self, text: str = "my internet is down") -> tuple[str, int]:
+        """A new conversation, escalated: (sender, conversation id)."""
+        sender = str(uuid.uuid4())
+        await self.say(sender, text)
+        response = await self.escalate(sender)
+        assert response.status_code == 200, response.text
+        conversation = await self.repository.conversation_by_sender(sender)
+        assert conversation is not None and conversation.state == "queued"
+        return sender, conversation.id
+
+
+@pytest.fixture()
+async def start_hub(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+    """Start the real app on a free loopback port (as many as a test needs); all stop at the end."""
+    stops: list[Callable[[], Any]] = []
+
+    async def start(settings: Settings | None = None) -> RunningHub:
+        settings = settings or make_settings()
+        app = create_app(settings, name=f"hub_test_{uuid.uuid4().hex[:12]}")
+        app.config.TOUCHUP = False  # Sanic rewrites its classes once per process; several apps here
+        app.config.MOTD = False
+        server = await app.create_server(host="127.0.0.1", port=settings.port, access_log=False)
+        assert server is not None
+        await server.startup()
+        await server.before_start()
+        await server.after_start()
+        url = f"http://127.0.0.1:{settings.port}"
+        client = httpx.AsyncClient(base_url=url, timeout=10)
+
+        async def stop() -> None:
+            await client.aclose()
+            await server.before_stop()
+            server.close()
+            await server.wait_closed()
+            await server.after_stop()
+
+        stops.append(stop)
+        return RunningHub(settings=settings, url=url, repository=app.ctx.hub.repository, client=client)
+
+    yield start
+    for stop in reversed(stops):
+        await stop()
+
+
+@pytest.fixture()
+async def hub(start_hub: Callable[..., Any]) -> RunningHub:
+    running: RunningHub = await start_hub()
+    return running

@@ -1,0 +1,124 @@
+"""handoff/app.py: errors as JSON (never HTML, never a 500 for bad input), pages, OpenAPI."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from handoff.app import create_app
+from handoff.openapi import ROUTES
+from handoff.settings import ROOT
+
+STATIC = ROOT / "handoff" / "static"
+
+
+async def test_health(hub: Any) -> None:
+    response = await hub.client.get("/health")
+    assert response.json() == {"status": "ok"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("content", "word"),
+    [
+        (b"", "JSON body"),
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"message": "hi"}', "sender"),
+        (b'{"sender": "s1"}', "message"),
+        (b'{"sender": 12, "message": "hi"}', "sender"),
+        (b'{"sender": "s1", "message": ["hi"]}', "message"),
+        (b'{"sender": "s1", "message": ""}', "message"),
+        (b'{"sender": "a b/c", "message": "hi"}', "sender"),
+        (b'{"sender": "s1", "message": "hi", "metadata": "C-1001"}', "metadata"),
+    ],
+)
+async def test_bad_webhook_bodies_are_400_and_store_nothing(
+    hub: Any, fake_rasa: Any, content: bytes, word: str
+) -> None:
+    before = await hub.repository.counts()
+    response = await hub.client.post(
+        "/webhooks/rest/webhook", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert word in response.json()["error"]
+    assert await hub.repository.counts() == before and fake_rasa.calls == []
+
+
+async def test_too_long_message_is_400(hub: Any) -> None:
+    response = await hub.client.post("/webhooks/rest/webhook", json={"sender": "s1", "message": "x" * 4001})
+    assert response.status_code == 400 and "4000" in response.json()["error"]
+
+
+async def test_a_huge_body_is_413_json_and_changes_nothing(hub: Any, fake_rasa: Any) -> None:
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "hi")
+    before = await hub.repository.counts()
+    response = await hub.client.post(
+        "/webhooks/rest/webhook", json={"sender": sender, "message": "x", "metadata": {"blob": "y" * 70_000}}
+    )
+    assert response.status_code == 413
+    assert "error" in response.json()
+    assert await hub.repository.counts() == before
+    assert len(fake_rasa.calls) == 1
+
+
+async def test_unknown_routes_and_methods_answer_json(hub: Any) -> None:
+    missing = await hub.client.get("/no/such/page")
+    assert missing.status_code == 404 and "error" in missing.json()
+    wrong = await hub.client.get("/webhooks/rest/webhook")
+    assert wrong.status_code == 405 and "error" in wrong.json()
+    not_an_id = await hub.client.get("/api/agent/conversations/abc", headers=await hub.login("ana"))
+    assert not_an_id.status_code == 404 and "error" in not_an_id.json()
+
+
+async def test_pages(hub: Any) -> None:
+    for path, title in [("/", "Candor chat"), ("/console", "Candor agent console")]:
+        response = await hub.client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        assert f"<title>{title}</title>" in response.text
+
+
+def test_pages_never_render_text_as_html() -> None:
+    for page in ("index.html", "console.html"):
+        source = (STATIC / page).read_text()
+        assert "innerHTML" not in source and "outerHTML" not in source and "insertAdjacentHTML" not in source
+        assert "textContent" in source
+
+
+def test_widget_contract() -> None:
+    source = (STATIC / "index.html").read_text()
+    assert "I want to talk to a person" in source and "Talk to a person" in source
+    assert "sessionStorage" in source and "crypto.randomUUID" in source
+    assert "/api/chat/" in source and "customer_id" in source
+
+
+async def test_openapi_lists_every_route(hub: Any) -> None:
+    document = (await hub.client.get("/openapi.json")).json()
+    assert document["openapi"].startswith("3.0")
+    listed = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    served = {(r.method, r.path) for r in ROUTES}
+    assert listed == served
+    for item in document["paths"].values():
+        for operation in item.values():
+            assert operation["summary"]
+    webhook = document["paths"]["/webhooks/rest/webhook"]["post"]
+    ref = webhook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(schema["required"]) == {"sender", "message"}
+
+
+def test_openapi_matches_the_app_routes(make_settings: Any) -> None:
+    app = create_app(make_settings(), name=f"routes_{uuid.uuid4().hex[:8]}")
+    app.router.finalize()
+    served = {
+        (method, "/" + re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", route.path))
+        for route in app.router.routes
+        for method in route.methods
+        if method in {"GET", "POST"}
+    }
+    assert served == {(r.method, r.path.rstrip("/") or "/") for r in ROUTES}

@@ -1,0 +1,63 @@
+"""handoff/cli.py: add-agent reads the password from stdin, stores only a bcrypt hash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from handoff.repository import Repository, create_engine
+from handoff.settings import ROOT
+
+
+def run_cli(
+    tmp_path: Path, *args: str, password: str = "a-good-password\n", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "CANDOR_SERVICE_TOKEN": "cli-test-service-token",
+        "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "handoff.cli", *args],
+        input=password,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_add_agent_then_log_in(tmp_path: Path, start_hub: Any, make_settings: Any) -> None:
+    result = run_cli(tmp_path, "add-agent", "--username", "rita", "--name", "Rita")
+    assert result.returncode == 0, result.stderr
+    assert "added agent rita (Rita)" in result.stdout
+
+    repository = Repository(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"))
+    try:
+        found = await repository.agent_credentials("rita")
+        assert found is not None and found[1].startswith("$2b$") and "a-good-password" not in found[1]
+    finally:
+        await repository.engine.dispose()
+
+    hub = await start_hub(make_settings(CANDOR_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"))
+    response = await hub.client.post("/api/agent/login", json={"username": "rita", "password": "a-good-password"})
+    assert response.status_code == 200 and response.json()["agent"]["display_name"] == "Rita"
+
+    again = run_cli(tmp_path, "add-agent", "--username", "rita", "--name", "Rita")
+    assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_add_agent_refuses_a_short_password(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "add-agent", "--username", "x", "--name", "X", password="short\n")
+    assert result.returncode == 1 and "at least 8" in result.stderr
+
+
+def test_cli_needs_the_service_token(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "add-agent", "--username", "x", "--name", "X", CANDOR_SERVICE_TOKEN="")
+    assert result.returncode == 1 and "CANDOR_SERVICE_TOKEN" in result.stderr
