@@ -78,14 +78,14 @@ _FACTS_INTRO = (
 _DOING = ("{what_we_are_doing}", "Right now {lower_doing}", "What we're doing: {lower_doing}")
 _ETA = (
     "Current estimate for a fix: {eta}.",
-    "We expect it back by {eta}, and I'll tell you if that changes.",
-    "The estimate is {eta}.",
-    "Expected fix: {eta}.",
+    "We expect it back {eta}, and I'll tell you if that changes.",
+    "Estimated fix: {eta}.",
+    "Engineers expect service back {eta}.",
 )
 _NO_ETA = (
     "There's no reliable fix time yet; the next update is due {next_update}.",
     "Nobody can give a fix time yet. Next update: {next_update}.",
-    "No ETA yet. We'll post the next update at {next_update}.",
+    "No ETA yet. We'll post the next update {next_update}.",
 )
 _NO_FACTS = (
     "The incident is open but the engineers haven't confirmed the cause yet, so I won't guess.",

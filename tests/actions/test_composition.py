@@ -25,8 +25,8 @@ INCIDENT = {
             "A fibre cable between two Lisbon exchanges was cut during roadworks at 07:40. We apologise for this."
         ),
         "what_we_are_doing": "Engineers are splicing a replacement cable on site.",
-        "next_update": "11:30",
-        "eta": "around 14:00 today",
+        "next_update": "at 11:30",
+        "eta": "by 14:00 today",
     },
 }
 FACTS = IncidentFacts.from_hub(INCIDENT)
