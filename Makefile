@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-hub clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-hub eval clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ run: install train ## Start action server, Rasa server and hub; print their URLs
 validate: $(BOT_VENV)/.installed ## Check the Rasa domain, data and stories
 	$(BOT_BIN)/rasa data validate --fail-on-warnings
 
-lint: $(HUB_VENV)/.installed ## ruff on all code, mypy on the hub and bot components
+lint: $(HUB_VENV)/.installed ## ruff on all code, mypy (strict) on the hub
 	$(HUB_BIN)/ruff check .
 	$(HUB_BIN)/ruff format --check .
 	$(HUB_BIN)/mypy
@@ -49,13 +49,16 @@ lint: $(HUB_VENV)/.installed ## ruff on all code, mypy on the hub and bot compon
 test-rasa: validate train ## Rasa test stories on the current model
 	$(BOT_BIN)/rasa test core --model $(MODEL) --stories tests/conversations --fail-on-prediction-errors --out var/results
 
-test-bot: $(BOT_VENV)/.installed ## Unit tests of the bot components and actions (bot environment)
+test-bot: install ## Unit tests of the bot components and actions (the action tests start the real hub)
 	$(BOT_BIN)/python -m pytest tests/bot tests/actions
 
 test-hub: install train ## Hub tests and end-to-end tests (hub environment)
 	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e
 
 test: lint test-rasa test-bot test-hub ## Run the whole test suite (installs and trains first if needed)
+
+eval: train ## Detection figures on held-out data (and ../shared/data); writes docs/evaluation/
+	$(BOT_BIN)/python scripts/evaluate.py --model $(MODEL) --out docs/evaluation $(EVAL_ARGS)
 
 clean: ## Remove run state, results and caches (keeps environments and models)
 	rm -rf var .rasa .pytest_cache .mypy_cache .ruff_cache results

@@ -1,11 +1,13 @@
 """action_apologize and action_stop_apologizing: one specific apology per problem, then facts.
 
-- The apology names this customer's problem and, when an open incident explains it, that incident's
-  facts and the next step (`actions.composition`).
+- The apology names this customer's problem and, when an open incident affecting this customer
+  explains it, that incident's facts and the next step (`actions.composition`).
 - At most one apology per problem per conversation (slot `apologized_problems`); a person having
   helped counts as the problem already acknowledged.
 - Frustration after the apology gets the offer of a person, not a second apology.
-- After `stop_apologizing` (slot `apologies_stopped`): facts and next steps only, in plain words.
+- After a request for plain talk (slot `apologies_stopped`, or this very message): facts and next
+  steps only, with no apology words.
+- Every answer ends by offering a person, so the slot `handoff_offered` is set: "yes" hands off.
 """
 
 from __future__ import annotations
@@ -16,29 +18,36 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CandorAction
+from actions.base import PERSON_BUTTONS, CandorAction
+from actions.compensation_policy import customer_affected
 from actions.composition import IncidentFacts, compose_apology, compose_offer_person, compose_plain_update
-from actions.conversation import asked_to_stop_apologizing, latest_frustration, latest_problem
+from actions.conversation import latest_frustration, latest_problem
 from actions.problems import Problem
 
 __all__ = ["ActionApologize", "ActionStopApologizing", "relevant_facts"]
 
 FRUSTRATED = {"medium", "high"}
-# The incident's services that explain a problem with each of the customer's services.
+# The incident services that can explain a problem with each of the customer's services.
 _EXPLAINED_BY = {"router": {"internet", "router"}, "app": {"app", "internet"}, "email": {"email", "internet"}}
 
 
-def relevant_facts(problem: Problem | None, incident: dict[str, Any] | None) -> IncidentFacts | None:
-    """The incident's facts when the incident can explain this problem, else None.
+def relevant_facts(
+    problem: Problem | None, incident: dict[str, Any] | None, customer: dict[str, Any] | None
+) -> IncidentFacts | None:
+    """The incident's facts when the incident can explain this customer's problem, else None.
 
-    A problem naming no service may well be the incident (the hub matched it to this customer); a
-    problem with a service is explained only by an incident affecting that service.
+    Not when the incident does not affect the customer's services and region; not when the problem
+    names a service the incident does not touch. A problem naming no service may well be the incident.
     """
     facts = IncidentFacts.from_hub(incident)
-    if facts is None or problem is None or problem.service is None:
+    if facts is None or incident is None:
+        return None
+    if customer is not None and not customer_affected(customer, incident):
+        return None
+    if problem is None or problem.service is None:
         return facts
     service = problem.key.split(":", 1)[0]
-    affected = {str(s).lower() for s in (incident or {}).get("services") or []}
+    affected = {str(s).lower() for s in incident.get("services") or []}
     return facts if affected & _EXPLAINED_BY.get(service, {service}) else None
 
 
@@ -48,47 +57,34 @@ class ActionApologize(CandorAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         problem = latest_problem(tracker)
-        context = await self.context(tracker)
-        facts = relevant_facts(problem, context.get("incident"))
-        seed = tracker.sender_id
-        apologized: list[str] = list(tracker.get_slot("apologized_problems") or [])
-        frustrated = latest_frustration(tracker).get("level") in FRUSTRATED
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        events: list[EventType] = [SlotSet("problem", problem.phrase() if problem else None)]
-
-        if problem is None and intent != "report_problem":
+        events: list[EventType] = [
+            *self.plain_talk_events(tracker),
+            SlotSet("problem", problem.phrase() if problem else None),
+        ]
+        if problem is None:
             # Venting with no problem named yet: ask what it is, plainly.
             dispatcher.utter_message(
                 text="Tell me what's gone wrong (which service, since when) and I'll check it against what we know. "
                 "Or say 'person' and I'll get you one of the team."
             )
             return events
-        if self.plain_talk(tracker) or context.get("human_helped"):
-            if (problem and problem.key in apologized) and frustrated:
-                return self._offer_person(dispatcher, problem, events)
-            dispatcher.utter_message(text=compose_plain_update(problem, facts, seed))
-            return events
-        assert problem is not None  # a report_problem message always describes a problem
-        if problem.key in apologized:
-            if frustrated or intent == "express_frustration":
-                return self._offer_person(dispatcher, problem, events)
-            dispatcher.utter_message(text=compose_plain_update(problem, facts, seed))
-            return events
-        dispatcher.utter_message(text=compose_apology(problem, facts, seed))
-        return [*events, SlotSet("apologized_problems", [*apologized, problem.key])]
 
-    @staticmethod
-    def _offer_person(
-        dispatcher: CollectingDispatcher, problem: Problem | None, events: list[EventType]
-    ) -> list[EventType]:
-        dispatcher.utter_message(
-            text=compose_offer_person(problem),
-            buttons=[
-                {"title": "Yes, get me a person", "payload": "/affirm"},
-                {"title": "No, carry on", "payload": "/deny"},
-            ],
-        )
-        return [*events, SlotSet("handoff_offered", True)]
+        context = await self.context(tracker)
+        facts = relevant_facts(problem, context.get("incident"), context.get("customer"))
+        apologized: list[str] = list(tracker.get_slot("apologized_problems") or [])
+        frustrated = latest_frustration(tracker).get("level") in FRUSTRATED or intent == "express_frustration"
+        acknowledged = problem.key in apologized or bool(context.get("human_helped"))
+        offered = SlotSet("handoff_offered", True)
+
+        if acknowledged and frustrated:
+            dispatcher.utter_message(text=compose_offer_person(problem), buttons=PERSON_BUTTONS)
+            return [*events, offered]
+        if acknowledged or self.plain_talk(tracker):
+            dispatcher.utter_message(text=compose_plain_update(problem, facts, tracker.sender_id))
+            return [*events, offered]
+        dispatcher.utter_message(text=compose_apology(problem, facts, tracker.sender_id))
+        return [*events, SlotSet("apologized_problems", [*apologized, problem.key]), offered]
 
 
 class ActionStopApologizing(CandorAction):
@@ -98,16 +94,10 @@ class ActionStopApologizing(CandorAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         problem = latest_problem(tracker)
         if problem is None:
-            text = "Understood. Straight answers from here. What's not working?"
-        else:
-            context = await self.context(tracker)
-            text = "Understood, straight answers from here. " + compose_plain_update(
-                problem, relevant_facts(problem, context.get("incident")), tracker.sender_id
-            )
+            dispatcher.utter_message(text="Understood. Straight answers from here. What's not working?")
+            return [SlotSet("apologies_stopped", True)]
+        context = await self.context(tracker)
+        facts = relevant_facts(problem, context.get("incident"), context.get("customer"))
+        text = "Understood, straight answers from here. " + compose_plain_update(problem, facts, tracker.sender_id)
         dispatcher.utter_message(text=text)
-        return [SlotSet("apologies_stopped", True)]
-
-
-def stop_apologizing_events(tracker: Tracker) -> list[EventType]:
-    """Plain talk from now on when the latest message also asked for it."""
-    return [SlotSet("apologies_stopped", True)] if asked_to_stop_apologizing(tracker) else []
+        return [SlotSet("apologies_stopped", True), SlotSet("handoff_offered", True)]

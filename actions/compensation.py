@@ -6,6 +6,7 @@ a second one. Nothing is promised outside policy/compensation.yml.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -16,12 +17,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import CandorAction
-from actions.compensation_policy import Policy, decide, load_policy
+from actions.base import PERSON_BUTTONS, CandorAction
+from actions.compensation_policy import Policy, PolicyError, decide, load_policy
 from actions.hub_client import HubError
 from actions.settings import settings
 
 __all__ = ["ActionOfferCompensation", "describe_offer"]
+
+logger = logging.getLogger(__name__)
 
 _NO_OFFER = {
     "no_incident": "Compensation here is tied to a recorded service incident, and I don't see one affecting you, "
@@ -46,8 +49,8 @@ def describe_offer(offer: dict[str, Any]) -> str:
     status = offer.get("status")
     if status == "pending_approval":
         return (
-            f"Under our compensation policy you qualify for {what}. "
-            "Amounts this size need a team member's sign-off, which they'll confirm here."
+            f"Under our compensation policy you qualify for {what}. Amounts this size need a team member's "
+            "sign-off, so it's recorded as waiting for their approval and isn't final until they approve it."
         )
     if status in ("accepted", "approved"):
         return f"Your {what} is confirmed and will show on your next bill."
@@ -55,7 +58,7 @@ def describe_offer(offer: dict[str, Any]) -> str:
         return f"You declined {what} earlier; if you've changed your mind, a person can reopen it."
     return (
         f"Under our compensation policy you get {what} for this incident. "
-        "It's applied automatically; you don't need to do anything."
+        "I've recorded it against your account; you don't need to ask again."
     )
 
 
@@ -75,9 +78,18 @@ class ActionOfferCompensation(CandorAction):
             dispatcher.utter_message(text="As offered earlier: " + describe_offer(context["compensation"]))
             return []
         customer, incident = context.get("customer"), context.get("incident")
-        decision = decide(_policy(settings().policy_file), customer, incident, datetime.now(timezone.utc))
+        try:
+            decision = decide(_policy(settings().policy_file), customer, incident, datetime.now(timezone.utc))
+        except (PolicyError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+            logger.error("compensation for %s could not be decided: %r", tracker.sender_id, error)
+            dispatcher.utter_message(
+                text="I can't work out what our compensation policy gives you from the records I have, so I won't "
+                "guess. A person can check it: shall I hand you over?",
+                buttons=PERSON_BUTTONS,
+            )
+            return [SlotSet("handoff_offered", True)]
         if decision.offer is None:
-            dispatcher.utter_message(text=_NO_OFFER[decision.why_not or "no_incident"])
+            dispatcher.utter_message(text=_NO_OFFER[decision.why_not or "no_incident"], buttons=PERSON_BUTTONS)
             return [SlotSet("handoff_offered", True)]
         offer = decision.offer
         assert customer is not None and incident is not None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actions.problems import Problem
-from actions.wording import strip_apology_sentences
+from actions.wording import quotable
 
 __all__ = ["IncidentFacts", "compose_apology", "compose_offer_person", "compose_plain_update", "compose_status"]
 
@@ -78,7 +78,7 @@ _FACTS_INTRO = (
 _DOING = ("{what_we_are_doing}", "Right now {lower_doing}", "What we're doing: {lower_doing}")
 _ETA = (
     "Current estimate for a fix: {eta}.",
-    "We expect it back {eta}, and I'll tell you if that changes.",
+    "We expect it back {eta}; ask me any time for the latest.",
     "Estimated fix: {eta}.",
     "Engineers expect service back {eta}.",
 )
@@ -110,13 +110,12 @@ _NEXT_NO_INCIDENT = (
 _PLAIN_OPEN = ("Noted: {phrase}.", "Got it: {phrase}.", "OK. {Phrase}.", "Understood: {phrase}.")
 
 
-def _facts_sentences(rng: random.Random, facts: IncidentFacts | None, plain: bool) -> list[str]:
+def _facts_sentences(rng: random.Random, facts: IncidentFacts | None) -> list[str]:
     if facts is None:
         return [rng.choice(_NO_INCIDENT)]
     if not facts.known:
         return [rng.choice(_NO_FACTS)]
-    clean = strip_apology_sentences if plain else (lambda text: text)
-    happened, doing = clean(facts.what_happened), clean(facts.what_we_are_doing)
+    happened, doing = quotable(facts.what_happened), quotable(facts.what_we_are_doing)
     parts = []
     if happened:
         parts.append(
@@ -145,7 +144,7 @@ def compose_apology(problem: Problem, facts: IncidentFacts | None, seed: str) ->
     """One specific apology: names the problem, owns it, gives the facts we have and the next step."""
     rng = _rng(f"apology|{seed}|{problem.key}")
     parts = [_fill(rng.choice(_ACKNOWLEDGE), problem), rng.choice(_OWN) if facts is not None else ""]
-    parts += _facts_sentences(rng, facts, plain=False)
+    parts += _facts_sentences(rng, facts)
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 
@@ -154,13 +153,13 @@ def compose_plain_update(problem: Problem | None, facts: IncidentFacts | None, s
     """Facts and next step, with no apology words and no empathy filler."""
     rng = _rng(f"plain|{seed}|{problem.key if problem else ''}")
     parts = [_fill(rng.choice(_PLAIN_OPEN), problem)] if problem else []
-    parts += _facts_sentences(rng, facts, plain=True)
+    parts += _facts_sentences(rng, facts)
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 
 
-def compose_status(facts: IncidentFacts | None, seed: str, plain: bool) -> str:
-    """Answer to "when will it be fixed?" from the incident's facts, or a plain "no facts yet"."""
+def compose_status(facts: IncidentFacts | None, seed: str) -> str:
+    """Answer to "when will it be fixed?" from the incident's facts, or a plain "no facts yet" (never apologises)."""
     rng = _rng(f"status|{seed}")
     if facts is None:
         return (
@@ -168,13 +167,13 @@ def compose_status(facts: IncidentFacts | None, seed: str, plain: bool) -> str:
             "and I'll check, or ask for a person."
         )
     status = f"Status of {facts.title or 'the incident'}: {facts.status or 'open'}."
-    return " ".join([status, *_facts_sentences(rng, facts, plain=plain)])
+    return " ".join([status, *_facts_sentences(rng, facts)])
 
 
 def compose_offer_person(problem: Problem | None) -> str:
     """After an apology has already been made: no second apology, the offer of a person instead."""
     about = f" about your {problem.service}" if problem and problem.service else ""
     return (
-        f"Saying it again won't fix anything{about}. A person from the team can take this over now, "
+        f"More words from me won't get this fixed{about}. A person from the team can take it over now, "
         "with everything you've told me. Shall I hand you over?"
     )

@@ -14,8 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.apologies import stop_apologizing_events
-from actions.base import CandorAction
+from actions.base import PERSON_BUTTONS, CandorAction
 from actions.conversation import frustration_history, latest_problem, summary
 from actions.hub_client import HubError
 
@@ -66,7 +65,7 @@ class ActionHandoff(CandorAction):
             "frustration": frustration_history(tracker),
             "problem": problem.phrase() if problem else None,
         }
-        events: list[EventType] = [SlotSet("handoff_offered", False), *stop_apologizing_events(tracker)]
+        events: list[EventType] = [SlotSet("handoff_offered", False), *self.plain_talk_events(tracker)]
         try:
             answer = await self.hub().escalate(tracker.sender_id, escalation)
         except HubError as error:
@@ -97,9 +96,6 @@ class ActionAnswerBotChallenge(CandorAction):
         dispatcher.utter_message(
             text="Yes, I'm an automated assistant: a program, not a person, and these replies are generated. "
             "If you'd rather talk to a person from the team, say yes and I'll hand you over.",
-            buttons=[
-                {"title": "Yes, get me a person", "payload": "/affirm"},
-                {"title": "No, carry on", "payload": "/deny"},
-            ],
+            buttons=PERSON_BUTTONS,
         )
-        return [SlotSet("handoff_offered", True)]
+        return [SlotSet("handoff_offered", True), *self.plain_talk_events(tracker)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -31,8 +32,10 @@ class HubClient:
                 payload = await response.json(content_type=None)
                 if response.status >= 400:
                     raise HubError(f"hub answered {response.status} to {method} {path}: {payload}")
-                return dict(payload)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                if not isinstance(payload, dict):
+                    raise HubError(f"hub answered {method} {path} with {type(payload).__name__}, not an object")
+                return payload
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             raise HubError(f"hub unreachable for {method} {path}: {error!r}") from error
 
     async def context(self, sender: str) -> dict[str, Any]:

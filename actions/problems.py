@@ -11,19 +11,19 @@ from dataclasses import dataclass
 
 __all__ = ["Problem", "describe_problem"]
 
-# (key, how the bot names it, patterns in the customer's words), most specific first.
+# (key, how the bot names it, patterns in the customer's words): the first match wins, so services
+# that customers name through generic words ("phone", "account", "box") come after internet.
 _SERVICES: tuple[tuple[str, str, str], ...] = (
     ("billing", "bill", r"\b(bill(ed|ing)?|charged?|charges|invoice|overcharg\w*|payment|paid|direct debit|refund)\b"),
-    ("tv", "TV service", r"\b(tv|television|channels?|set[- ]?top|box|streaming|netflix)\b"),
-    ("mobile", "mobile service", r"\b(mobile|phone|cell|calls?|texts?|sms|signal|4g|5g|data|sim)\b"),
-    ("app", "account login", r"\b(app|log ?in|login|sign ?in|password|account|portal|website)\b"),
-    ("email", "email", r"\b(e-?mail|inbox|outlook)\b"),
-    ("router", "router", r"\b(router|modem|hub|ont)\b"),
     (
         "internet",
         "internet connection",
-        r"\b(internet|wi-?fi|wifi|broadband|fib(re|er)|connection|online|net|speed|ethernet|lag\w*)\b",
+        r"\b(internet|wi-?fi|wifi|broadband|fib(re|er)|connection|speed|ethernet|lag\w*|router|modem)\b",
     ),
+    ("tv", "TV service", r"\b(tv|television|channels?|set[- ]?top( box)?|streaming|netflix)\b"),
+    ("mobile", "mobile service", r"\b(mobile|cell|calls?|texts?|sms|signal|4g|5g|mobile data|sim|phone)\b"),
+    ("app", "account login", r"\b(app|log ?in|login|sign ?in|password|account|portal|website)\b"),
+    ("email", "email", r"\b(e-?mail|inbox|outlook)\b"),
 )
 # (pattern, symptom now, symptom over a duration)
 _SYMPTOMS: tuple[tuple[str, str, str], ...] = (

@@ -25,7 +25,7 @@ class ActionIncidentStatus(CandorAction):
                 text="I can't reach our incident records right now, so I can't tell you anything reliable about "
                 "the status. A person can check: say 'person' and I'll hand you over."
             )
-            return []
+            return self.plain_talk_events(tracker)
         facts = IncidentFacts.from_hub(context.get("incident"))
-        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id, plain=self.plain_talk(tracker)))
-        return []
+        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id))
+        return self.plain_talk_events(tracker)

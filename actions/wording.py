@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BANNED_PHRASES", "banned_phrases_in", "is_plain", "strip_apology_sentences"]
+__all__ = ["BANNED_PHRASES", "banned_phrases_in", "is_plain", "quotable"]
 
 BANNED_PHRASES = (
     "your trust remains our highest priority",
@@ -54,6 +54,7 @@ def is_plain(text: str) -> bool:
     return not (_APOLOGY.search(text) or _EMPATHY_FILLER.search(text))
 
 
-def strip_apology_sentences(text: str) -> str:
-    """Drop the sentences of a text (e.g. incident facts written by people) that are not plain."""
-    return " ".join(s for s in _SENTENCE.split(text.strip()) if s and is_plain(s))
+def quotable(text: str) -> str:
+    """The sentences of a human-written text (incident facts) that the bot may quote: no apology
+    (the bot makes at most one, in its own words), no empathy filler, no banned phrase."""
+    return " ".join(s for s in _SENTENCE.split(text.strip()) if s and is_plain(s) and not banned_phrases_in(s))

@@ -65,7 +65,7 @@ _NUMBER = r"(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|sev
 _LONG_WAIT = re.compile(
     rf"\b({_NUMBER}\s+(hours?|hrs?|days?|weeks?|months?)|since (yesterday|last \w+|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|this morning|last night|\d+ ?(am|pm))|all (day|night|morning|week)|"
-    r"for ages|forever|hours?)\b",
+    r"for ages|forever|for hours|hours and hours)\b",
     re.IGNORECASE,
 )
 _SHORT_WAIT = re.compile(rf"\b{_NUMBER}\s+(minutes?|mins?)\b", re.IGNORECASE)

@@ -96,20 +96,18 @@ class Stack:
                 "CANDOR_HUB_HOST": self.ports.host,
                 "CANDOR_HUB_PORT": str(self.ports.hub),
                 "CANDOR_RASA_URL": self.rasa_url,
-                "CANDOR_DATABASE_URL": env_default(
-                    "CANDOR_DATABASE_URL", f"sqlite+aiosqlite:///{self.workdir / 'hub.db'}", self.extra_env
-                ),
+                "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'hub.db'}",
             }
         )
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.log_path(name).open("ab")
         self.processes[name] = subprocess.Popen(  # noqa: S603 (our own programs, fixed arguments)
             argv,
             cwd=ROOT,
-            env=self._env(),
+            env={**self._env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -124,6 +122,7 @@ class Stack:
         self._spawn(
             "actions",
             [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(p.actions)],
+            env={"SANIC_HOST": host},  # rasa-sdk listens on every interface unless told otherwise
         )
         self._spawn(
             "rasa",
@@ -185,10 +184,6 @@ class Stack:
         self.processes.clear()
 
 
-def env_default(name: str, default: str, overrides: dict[str, str]) -> str:
-    return overrides.get(name) or os.environ.get(name) or default
-
-
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
@@ -214,10 +209,27 @@ def main(argv: list[str] | None = None) -> int:
         actions=int(os.environ.get("CANDOR_ACTIONS_PORT", 5055)),
     )
     token = os.environ.get("CANDOR_SERVICE_TOKEN") or secrets.token_urlsafe(24)
-    stack = Stack(
-        workdir=args.workdir.resolve(), model=(args.model or latest_model()).resolve(), ports=ports, service_token=token
+    database = (
+        {"CANDOR_DATABASE_URL": os.environ["CANDOR_DATABASE_URL"]} if os.environ.get("CANDOR_DATABASE_URL") else {}
     )
-    stopping = False
+    stack = Stack(
+        workdir=args.workdir.resolve(),
+        model=(args.model or latest_model()).resolve(),
+        ports=ports,
+        service_token=token,
+        extra_env=database,
+    )
+    print(f"Starting Candor with model {stack.model.name} (logs in {stack.workdir / 'logs'}) ...", flush=True)
+    try:
+        stack.start()  # Ctrl-C here interrupts the start and stops what was started
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopped before Candor was ready.", flush=True)
+        return 130
+
+    stopping, failed = False, False
 
     def on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -225,12 +237,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    print(f"Starting Candor with model {stack.model.name} (logs in {stack.workdir / 'logs'}) ...", flush=True)
-    try:
-        stack.start()
-    except StackError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     print(
         "\nCandor is running:\n"
         f"  chat widget     {stack.hub_url}/\n"
@@ -248,13 +254,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"error: {name} stopped (code {proc.returncode}); see {stack.log_path(name)}", file=sys.stderr
                     )
-                    stopping = True
+                    stopping = failed = True
             time.sleep(0.5)
     finally:
         print("Stopping Candor ...", flush=True)
         stack.stop()
         print("Stopped.", flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -67,11 +67,25 @@ def test_after_stop_apologizing_every_answer_is_plain(use_hub, make_tracker) -> 
         ("stop apologising", "stop_apologizing", "medium"),
     ]
     [text], events = run(ActionStopApologizing(), make_tracker(sender, history))
-    assert is_plain(text) and events == [SlotSet("apologies_stopped", True)]
+    assert is_plain(text) and events == [SlotSet("apologies_stopped", True), SlotSet("handoff_offered", True)]
     for intent, action in [("report_problem", ActionApologize()), ("ask_status", ActionIncidentStatus())]:
         tracker = make_tracker(sender, [*history, ("still no internet", intent, "high")], {"apologies_stopped": True})
         texts, _ = run(action, tracker)
         assert texts and all(is_plain(t) for t in texts), texts
+
+
+def test_a_problem_report_that_asks_for_plain_talk_gets_no_apology(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    tracker = make_tracker(sender, [("stop apologising, my wifi is STILL down", "report_problem", "high")])
+    [text], events = run(ActionApologize(), tracker)
+    assert is_plain(text) and "internet connection" in text, text
+    assert slot(events, "apologies_stopped") is True
+
+
+def test_a_customer_the_incident_does_not_affect_is_not_told_it_is_the_cause(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1004")  # internet customer in Porto; the open outage is in Lisbon
+    [text], _ = run(ActionApologize(), make_tracker(sender, [("my internet is down", "report_problem", "none")]))
+    assert "fibre trunk cable" not in text and ("outage" in text or "incidents" in text), text
 
 
 def test_compensation_is_decided_by_policy_recorded_and_offered_once(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
@@ -111,10 +125,18 @@ def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) 
     assert slot(events, "handoff_offered") is True
 
 
-def test_hub_down_gives_honest_answers(monkeypatch: pytest.MonkeyPatch, make_tracker) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("hub_url", ["refused", "hanging"])
+def test_hub_down_gives_honest_answers(hub_url: str, monkeypatch: pytest.MonkeyPatch, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
     from actions import settings as settings_module
 
-    monkeypatch.setenv("CANDOR_HUB_URL", "http://127.0.0.1:9")
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    port = silent.getsockname()[1] if hub_url == "hanging" else 9
+    monkeypatch.setenv("CANDOR_HUB_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("CANDOR_HUB_TIMEOUT", "0.5")
     monkeypatch.setenv("CANDOR_SERVICE_TOKEN", "x" * 20)
     settings_module.settings.cache_clear()
     try:
@@ -125,3 +147,4 @@ def test_hub_down_gives_honest_answers(monkeypatch: pytest.MonkeyPatch, make_tra
         assert "isn't answering" in handoff
     finally:
         settings_module.settings.cache_clear()
+        silent.close()

@@ -27,5 +27,12 @@ def test_describe_problem_names_service_symptom_and_duration(text: str, key: str
     assert problem.text == text
 
 
+@pytest.mark.parametrize(
+    "text", ["my phone won't connect to the wifi", "internet on my account is down", "wifi box is dead"]
+)
+def test_internet_words_win_over_generic_ones(text: str) -> None:
+    assert describe_problem(text).key.startswith("internet:")
+
+
 def test_same_problem_in_other_words_has_the_same_key() -> None:
     assert describe_problem("internet is down").key == describe_problem("no internet at all, it's dead").key

@@ -1,0 +1,253 @@
+"""Measure detection: intents, request_human, frustration and parse latency, on data never trained on.
+
+Run by `make eval` in the bot environment. Reads the project's held-out NLU test file and, when
+`../shared/data` exists, the third-party files described in its README. Prints the figures, and
+writes them with a confusion matrix and a reliability plot to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import random
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FRUSTRATED = {"medium", "high"}
+
+
+def read_nlu_test(path: Path) -> list[dict[str, Any]]:
+    """(text, intent, frustration label) of each example of a Rasa NLU file with frustration metadata."""
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from bot.frustration import label_of
+
+    data = load_data(str(path))
+    return [{"text": m.get(TEXT), "intent": m.get(INTENT), "frustration": label_of(m)} for m in data.intent_examples]
+
+
+def sample(rows: list[dict[str, str]], limit: int) -> list[dict[str, str]]:
+    """All rows, or a fixed random sample of `limit` of them."""
+    if not limit or limit >= len(rows):
+        return rows
+    return random.Random(0).sample(rows, limit)  # noqa: S311 (a reproducible sample, not a secret)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+class Parser:
+    """The trained model, in process; parses and times each message."""
+
+    def __init__(self, model: Path) -> None:
+        import logging
+
+        from rasa.core.agent import Agent
+        from rasa.utils.common import configure_logging_and_warnings
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_logging_and_warnings(logging.WARNING)
+        configure_structlog(logging.WARNING)
+
+        self.agent = Agent.load(str(model))
+        self.seconds: list[float] = []
+
+    def parse(self, texts: Iterable[str]) -> list[dict[str, Any]]:
+        async def run() -> list[dict[str, Any]]:
+            results = []
+            for text in texts:
+                start = time.perf_counter()
+                results.append(await self.agent.parse_message(text))
+                self.seconds.append(time.perf_counter() - start)
+            return results
+
+        return asyncio.run(run())
+
+
+def binary_scores(truth: list[bool], predicted: list[bool]) -> dict[str, float]:
+    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "n": len(truth),
+        "positives": sum(truth),
+    }
+
+
+def auc(truth: list[bool], scores: list[float]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(truth, scores)), 4)
+
+
+def frustration_figures(truth: list[bool], results: list[dict[str, Any]]) -> dict[str, Any]:
+    scores = [r["frustration"]["score"] for r in results]
+    predicted = [r["frustration"]["level"] in FRUSTRATED for r in results]
+    return {**binary_scores(truth, predicted), "auc": auc(truth, scores)}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+def latency(parser: Parser, texts: list[str]) -> dict[str, float]:
+    """Parse latency of the whole pipeline, the FrustrationScorer's share of it, and the rest.
+
+    One message at a time, after a warm-up; the component's time is measured inside the same parses.
+    """
+    from bot.frustration import FrustrationScorer
+
+    parser.parse(texts[:20])  # warm-up: first calls build TensorFlow graphs
+    inside: list[float] = []
+    original = FrustrationScorer.process
+
+    def timed(self: FrustrationScorer, messages: list[Any]) -> list[Any]:
+        start = time.perf_counter()
+        try:
+            return original(self, messages)
+        finally:
+            inside.append(time.perf_counter() - start)
+
+    FrustrationScorer.process = timed  # type: ignore[method-assign]
+    try:
+        parser.seconds.clear()
+        parser.parse(texts)
+    finally:
+        FrustrationScorer.process = original  # type: ignore[method-assign]
+    full = list(parser.seconds)
+    without = [f - c for f, c in zip(full, inside, strict=True)]
+    return {
+        "with_p50_ms": round(percentile(full, 50), 1),
+        "with_p95_ms": round(percentile(full, 95), 1),
+        "without_p50_ms": round(percentile(without, 50), 1),
+        "without_p95_ms": round(percentile(without, 95), 1),
+        "component_p50_ms": round(percentile(inside, 50), 1),
+        "component_p95_ms": round(percentile(inside, 95), 1),
+        "n": len(texts),
+    }
+
+
+def plot_confusion(labels: list[str], truth: list[str], predicted: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(9, 8))
+    ConfusionMatrixDisplay.from_predictions(truth, predicted, labels=labels, ax=ax, xticks_rotation=60, colorbar=False)
+    ax.set_title("Intents on tests/nlu/test_nlu.yml (held out)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_reliability(series: dict[str, tuple[list[bool], list[float]]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    for name, (truth, scores) in series.items():
+        observed, predicted = calibration_curve(truth, scores, n_bins=10, strategy="quantile")
+        ax.plot(predicted, observed, marker="o", label=name)
+    ax.set_xlabel("frustration score (mean per bin)")
+    ax.set_ylabel("share labelled frustrated / complaint / negative")
+    ax.set_title("Reliability of the frustration score")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser_args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser_args.add_argument("--model", type=Path, required=True)
+    parser_args.add_argument("--out", type=Path, default=ROOT / "docs" / "evaluation")
+    parser_args.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser_args.add_argument("--limit", type=int, default=0, help="at most this many rows per shared file (0: all)")
+    args = parser_args.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    parser = Parser(args.model)
+    figures: dict[str, Any] = {"model": args.model.name}
+
+    # The project's own held-out file.
+    examples = read_nlu_test(ROOT / "tests" / "nlu" / "test_nlu.yml")
+    results = parser.parse([e["text"] for e in examples])
+    truth_intents = [e["intent"] for e in examples]
+    predicted_intents = [r["intent"]["name"] for r in results]
+    from sklearn.metrics import classification_report
+
+    report = classification_report(truth_intents, predicted_intents, output_dict=True, zero_division=0)
+    figures["project"] = {
+        "intent_accuracy": round(report["accuracy"], 4),
+        "intent_macro_f1": round(report["macro avg"]["f1-score"], 4),
+        "per_intent_f1": {
+            k: round(v["f1-score"], 4) for k, v in report.items() if isinstance(v, dict) and "avg" not in k
+        },
+        "request_human": binary_scores(
+            [t == "request_human" for t in truth_intents], [p == "request_human" for p in predicted_intents]
+        ),
+        "frustration": frustration_figures([e["frustration"] in FRUSTRATED for e in examples], results),
+    }
+    labels = sorted(set(truth_intents) | set(predicted_intents))
+    plot_confusion(labels, truth_intents, predicted_intents, args.out / "confusion_matrix.png")
+    reliability = {
+        "project test file": (
+            [e["frustration"] in FRUSTRATED for e in examples],
+            [r["frustration"]["score"] for r in results],
+        )
+    }
+
+    if args.shared.is_dir():
+        figures["shared"] = {}
+        rows = read_csv(args.shared / "human_request.csv")
+        rows = sample([r for r in rows if r["label"] in ("request_human", "not")], args.limit)
+        parsed = parser.parse([r["text"] for r in rows])
+        figures["shared"]["human_request"] = binary_scores(
+            [r["label"] == "request_human" for r in rows], [p["intent"]["name"] == "request_human" for p in parsed]
+        )
+        challenges = [p for r, p in zip(rows, parsed, strict=True) if r["source"].endswith("are_you_a_bot")]
+        figures["shared"]["human_request"]["bot_challenges_taken_as_requests"] = sum(
+            p["intent"]["name"] == "request_human" for p in challenges
+        )
+        for name, label in (("complaints", "complaint"), ("goemotions", "negative_emotion")):
+            rows = sample(read_csv(args.shared / f"{name}.csv"), args.limit)
+            parsed = parser.parse([r["text"] for r in rows])
+            truth = [r[label] == "1" for r in rows]
+            figures["shared"][name] = frustration_figures(truth, parsed)
+            reliability[f"{name}.csv"] = (truth, [p["frustration"]["score"] for p in parsed])
+    plot_reliability(reliability, args.out / "reliability.png")
+
+    figures["latency"] = latency(parser, [e["text"] for e in examples] * 2)
+    (args.out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    print(f"\nwritten: {args.out / 'figures.json'}, confusion_matrix.png, reliability.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
