@@ -33,22 +33,12 @@ def handoff_reason(tracker: Tracker) -> str:
 
 
 def what_happens_next(answer: dict[str, Any]) -> str:
-    """The customer's next step, from the hub's answer to the escalation."""
-    position = int(answer.get("position") or 1)
-    wait = int(answer.get("expected_wait_minutes") or 0)
-    online = int(answer.get("agents_online") or 0)
-    if online == 0:
-        return (
-            "I've passed this to the support team with everything you've told me. Nobody from the team is "
-            "online at this moment, so it stays in the queue and a person will reply here as soon as someone "
-            "is available. You can leave details here in the meantime."
-        )
-    ahead = "You're next in line" if position <= 1 else f"You're number {position} in the queue"
-    eta = "a couple of minutes" if wait <= 2 else f"about {wait} minutes"
+    """The customer's next step: the handoff, then the hub's own notice of where they stand."""
+    notice = str(answer.get("notice") or "").strip()
     return (
-        f"I'm handing you to a person now, with everything you've told me, so you won't have to repeat it. "
-        f"{ahead}; the expected wait is {eta}. Anything you type here goes straight to them."
-    )
+        "I'm handing you to a person now, with everything you've told me, so you won't have to repeat it. "
+        f"{notice} Anything you type here goes straight to them."
+    ).replace("  ", " ")
 
 
 class ActionHandoff(CandorAction):

@@ -176,7 +176,8 @@ async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any
         info = await queue_info(hub, conversation.id)
     else:
         info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
-    return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump()}
+    notice = queue_notice(info) if escalation.state == "queued" else "A person from the team has this conversation now."
+    return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump(), "notice": notice}
 
 
 async def record_compensation(hub: Hub, body: CompensationBody) -> tuple[dict[str, Any], bool]:

@@ -59,6 +59,8 @@ async def test_escalating_twice_answers_the_same_escalation(hub: Any) -> None:
         "position": 1,
         "expected_wait_minutes": 5,
         "agents_online": 0,
+        "notice": "Nobody from the team is online at this moment. Your conversation stays in the queue, and a "
+        "person will reply here as soon as someone is available.",
     }
     conversation = await hub.repository.conversation_by_sender(sender)
     escalation = await hub.repository.open_escalation(conversation.id)
