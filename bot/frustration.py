@@ -10,9 +10,11 @@ sentence embedding as a dense sentence feature.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,13 +79,19 @@ class FrustrationModel:
 
     @classmethod
     def fit(
-        cls, embeddings: np.ndarray, texts: list[str], frustrated: np.ndarray, c: float, signal_scale: float
+        cls,
+        embeddings: np.ndarray,
+        texts: list[str],
+        frustrated: np.ndarray,
+        c: float,
+        signal_scale: float,
+        weights: np.ndarray | None = None,
     ) -> FrustrationModel:
         from sklearn.linear_model import LogisticRegression
 
         template = cls(coef=[], intercept=0.0, signal_scale=signal_scale)
         regression = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        regression.fit(template.features(embeddings, texts), frustrated)
+        regression.fit(template.features(embeddings, texts), frustrated, sample_weight=weights)
         return cls(
             coef=regression.coef_[0].tolist(), intercept=float(regression.intercept_[0]), signal_scale=signal_scale
         )
