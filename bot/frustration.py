@@ -10,11 +10,9 @@ sentence embedding as a dense sentence feature.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
