@@ -76,6 +76,10 @@ def create_app(
             repository=repository, rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, rasa_transport)
         )
 
+    @app.after_server_start
+    async def mark_ready(app: Sanic[Any, Any]) -> None:
+        app.ctx.ready = True
+
     @app.after_server_stop
     async def close_resources(app: Sanic[Any, Any]) -> None:
         hub: Hub | None = getattr(app.ctx, "hub", None)

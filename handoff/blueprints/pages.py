@@ -28,6 +28,10 @@ async def console(request: Request) -> HTTPResponse:
 
 @bp.get("/health")
 async def health(request: Request) -> HTTPResponse:
+    # 503 until the server has finished starting (signal handlers included): a supervisor that sends
+    # SIGTERM as soon as /health says ok gets a clean stop, never a half-started process.
+    if not getattr(request.app.ctx, "ready", False):
+        return json({"status": "starting"}, status=503)
     return json({"status": "ok"})
 
 
