@@ -32,7 +32,7 @@ class Route(NamedTuple):
 
 
 ROUTES = [
-    Route("GET", "/health", 'Liveness: {"status": "ok"}'),
+    Route("GET", "/health", 'Readiness: {"status": "ok"}, or 503 while starting'),
     Route("GET", "/openapi.json", "This description"),
     Route("GET", "/", "Chat widget (HTML)"),
     Route("GET", "/console", "Agent console (HTML)"),
