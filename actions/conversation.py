@@ -11,6 +11,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.problems import Problem, describe_problem
+from actions.trajectory import assess, describe
 
 __all__ = [
     "asked_to_stop_apologizing",
@@ -82,7 +83,7 @@ def latest_problem(tracker: Tracker) -> Problem | None:
 
 
 def summary(tracker: Tracker, reason: str, customer: dict[str, Any] | None) -> str:
-    """A few lines for the agent: who, what, how it went, why it is escalated."""
+    """A few lines for the agent: who, what, how it went (the trajectory in plain words), why it is escalated."""
     history = frustration_history(tracker)
     problem = latest_problem(tracker)
     who = (
@@ -96,6 +97,7 @@ def summary(tracker: Tracker, reason: str, customer: dict[str, Any] | None) -> s
     levels = [h["level"] for h in history]
     if levels:
         lines.append(f"Frustration over {len(levels)} messages: {' → '.join(levels)}.")
+        lines.append(describe(assess(tracker.events)))
     apologized = tracker.get_slot("apologized_problems") or []
     lines.append(f"Bot apologised {len(apologized)} time(s)." if apologized else "Bot has not apologised.")
     if tracker.get_slot("apologies_stopped"):

@@ -1,8 +1,10 @@
-"""action_handoff, action_decline_handoff, action_answer_bot_challenge: a person is one message away.
+"""action_handoff, action_offer_person, action_decline_handoff, action_answer_bot_challenge: a person is
+one message away.
 
-action_handoff asks the hub to escalate (reason, frustration history, summary) and tells the customer
-what happens next from the hub's answer. It says no apology: the customer asked for a person, not
-for more words.
+action_handoff asks the hub to escalate (reason, frustration history and trajectory, summary) and tells
+the customer what happens next from the hub's answer. It says no apology: the customer asked for a
+person, not for more words. action_offer_person offers one before the customer has to ask, when the
+rules see the frustration trend rising or sustained (data/rules/frustration.yml).
 """
 
 from __future__ import annotations
@@ -15,10 +17,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import PERSON_BUTTONS, CandorAction
+from actions.composition import compose_offer_person
 from actions.conversation import frustration_history, latest_problem, summary
 from actions.hub_client import HubError
+from actions.trajectory import FALLBACK_INTENT, assess
 
-__all__ = ["ActionAnswerBotChallenge", "ActionDeclineHandoff", "ActionHandoff", "handoff_reason", "what_happens_next"]
+__all__ = [
+    "ActionAnswerBotChallenge",
+    "ActionDeclineHandoff",
+    "ActionHandoff",
+    "ActionOfferPerson",
+    "handoff_reason",
+    "offer_person_text",
+    "what_happens_next",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +53,16 @@ def what_happens_next(answer: dict[str, Any]) -> str:
     ).replace("  ", " ")
 
 
+def offer_person_text(tracker: Tracker) -> str:
+    """The offer of a person: after a message the bot did not understand, it says so instead."""
+    if (tracker.latest_message.get("intent") or {}).get("name") == FALLBACK_INTENT:
+        return (
+            "I'm not following that, and going round in circles won't help you. A person from the team can take "
+            "it over now, with everything you've told me. Shall I hand you over?"
+        )
+    return compose_offer_person(latest_problem(tracker))
+
+
 class ActionHandoff(CandorAction):
     def name(self) -> str:
         return "action_handoff"
@@ -53,9 +75,12 @@ class ActionHandoff(CandorAction):
             "reason": reason,
             "summary": summary(tracker, reason, context.get("customer")),
             "frustration": frustration_history(tracker),
+            "trajectory": assess(tracker.events).as_dict(),
             "problem": problem.phrase() if problem else None,
         }
         events: list[EventType] = [SlotSet("handoff_offered", False), *self.plain_talk_events(tracker)]
+        if tracker.get_slot("handoff_declined"):
+            events.append(SlotSet("handoff_declined", False))
         try:
             answer = await self.hub().escalate(tracker.sender_id, escalation)
         except HubError as error:
@@ -69,13 +94,22 @@ class ActionHandoff(CandorAction):
         return events
 
 
+class ActionOfferPerson(CandorAction):
+    def name(self) -> str:
+        return "action_offer_person"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=offer_person_text(tracker), buttons=PERSON_BUTTONS)
+        return [SlotSet("handoff_offered", True), *self.plain_talk_events(tracker)]
+
+
 class ActionDeclineHandoff(CandorAction):
     def name(self) -> str:
         return "action_decline_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text="OK, I'll keep going here. What would help most right now?")
-        return [SlotSet("handoff_offered", False)]
+        return [SlotSet("handoff_offered", False), SlotSet("handoff_declined", True)]
 
 
 class ActionAnswerBotChallenge(CandorAction):

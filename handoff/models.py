@@ -134,6 +134,7 @@ class Escalation(Base):
     problem: Mapped[str | None] = mapped_column(Text)
     frustration: Mapped[list[Any]] = mapped_column(default=list)
     frustration_level: Mapped[str] = mapped_column(String(10))
+    trajectory: Mapped[dict[str, Any] | None]  # trend, level, score, causes (docs/frustration.md)
     priority: Mapped[int]
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     note: Mapped[str | None] = mapped_column(Text)

@@ -221,6 +221,7 @@ class Repository:
             problem=row.problem,
             frustration=list(row.frustration),
             frustration_level=row.frustration_level,
+            trajectory=dict(row.trajectory) if row.trajectory else None,
             priority=row.priority,
             agent=agents.get(row.agent_id) if row.agent_id else None,
             note=row.note,
@@ -584,7 +585,8 @@ class Repository:
                     problem=body.problem,
                     frustration=[p.model_dump() for p in body.frustration],
                     frustration_level=service.frustration_level(body.frustration),
-                    priority=service.priority(body.frustration),
+                    trajectory=body.trajectory.model_dump() if body.trajectory else None,
+                    priority=service.priority(body.frustration, body.trajectory),
                     created_at=now,
                 )
                 session.add(row)

@@ -26,6 +26,7 @@ __all__ = [
     "Message",
     "QueueInfo",
     "ResolveBody",
+    "Trajectory",
     "WebhookBody",
 ]
 
@@ -33,6 +34,7 @@ MAX_TEXT = 4000
 ConversationState = Literal["bot", "queued", "agent", "closed"]
 Role = Literal["customer", "bot", "agent", "system"]
 FrustrationLevel = Literal["none", "low", "medium", "high"]
+FrustrationTrend = Literal["calm", "rising", "sustained", "falling"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 Sender = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -135,6 +137,7 @@ class Escalation(Record):
     problem: str | None
     frustration: list[dict[str, Any]]
     frustration_level: str
+    trajectory: dict[str, Any] | None
     priority: int
     agent: Agent | None
     note: str | None
@@ -168,12 +171,22 @@ class FrustrationPoint(BaseModel):
     text: str = Field(default="", max_length=MAX_TEXT)
 
 
+class Trajectory(Body):
+    """The conversation-level frustration the bot assessed (docs/frustration.md, "Conversation level")."""
+
+    trend: FrustrationTrend
+    level: FrustrationLevel
+    score: float = Field(ge=0, le=1)
+    causes: list[Name] = Field(default_factory=list, max_length=20)
+
+
 class EscalationBody(Body):
     """POST /api/bot/conversations/{sender}/escalate."""
 
     reason: Name
     summary: Annotated[str, StringConstraints(max_length=16_000)] = ""
     frustration: list[FrustrationPoint] = Field(default_factory=list, max_length=1000)
+    trajectory: Trajectory | None = None
     problem: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 

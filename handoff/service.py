@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handoff.errors import Conflict
-from handoff.schemas import Customer, FrustrationPoint, Incident, QueueInfo
+from handoff.schemas import Customer, FrustrationPoint, Incident, QueueInfo, Trajectory
 
 __all__ = [
     "DEFAULT_HANDLE_TIME",
@@ -53,9 +53,11 @@ def frustration_level(points: Sequence[FrustrationPoint]) -> str:
     return points[-1].level if points else "none"
 
 
-def priority(points: Sequence[FrustrationPoint]) -> int:
-    """0..3: the highest frustration level seen in the conversation (higher is served first)."""
-    return max((FRUSTRATION_RANK[p.level] for p in points), default=0)
+def priority(points: Sequence[FrustrationPoint], trajectory: Trajectory | None = None) -> int:
+    """0..3: the highest frustration level seen in the conversation, or the conversation's own level
+    when the bot's assessment of it (repeats, fallbacks) is higher; higher is served first."""
+    levels = [*(p.level for p in points), *([trajectory.level] if trajectory else [])]
+    return max((FRUSTRATION_RANK[level] for level in levels), default=0)
 
 
 @dataclass(frozen=True)

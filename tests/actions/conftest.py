@@ -49,6 +49,26 @@ class RunningHub:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def _agent_headers(self) -> dict[str, str]:
+        token = self.post("/api/agent/login", {"username": "ana", "password": "candor-demo-ana"})["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def packet(self, sender: str) -> Any:
+        """The handoff packet an agent sees for this sender's conversation (its latest escalation)."""
+        conversation_id = self.context(sender)["conversation_id"]
+        request = urllib.request.Request(
+            f"{self.url}/api/agent/conversations/{conversation_id}", headers=self._agent_headers()
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def back_with_the_bot(self, sender: str) -> None:
+        """An agent claims the (queued) conversation and hands it back, so the bot may escalate it again."""
+        conversation_id, headers = self.context(sender)["conversation_id"], self._agent_headers()
+        self.post(f"/api/agent/conversations/{conversation_id}/claim", {}, headers)
+        self.post(f"/api/agent/conversations/{conversation_id}/handback", {"note": "test"}, headers)
+        assert self.context(sender)["state"] == "bot"
+
     def start_conversation(self, customer_id: str) -> str:
         """A conversation of this customer in the hub (the bot is not running, so it is queued)."""
         sender = "t-" + secrets.token_hex(8)
@@ -118,6 +138,8 @@ def make_tracker() -> Callable[..., Tracker]:
         all_slots = {
             "apologies_stopped": False,
             "handoff_offered": False,
+            "handoff_declined": False,
+            "frustration_trend": "calm",
             "apologized_problems": [],
             "human_helped": False,
         }

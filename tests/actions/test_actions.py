@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.apologies import ActionApologize, ActionStopApologizing
 from actions.compensation import ActionOfferCompensation
-from actions.handoff import ActionAnswerBotChallenge, ActionHandoff
+from actions.handoff import ActionAnswerBotChallenge, ActionDeclineHandoff, ActionHandoff, ActionOfferPerson
+from actions.slots import ActionValidateSlotMappings
 from actions.status import ActionIncidentStatus
 from actions.wording import banned_phrases_in, is_plain
 
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
 
-def run(action: Action, tracker: Tracker) -> tuple[list[str], list[dict[str, Any]]]:
+
+def run(
+    action: Action, tracker: Tracker, domain: dict[str, Any] | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    events = asyncio.run(action.run(dispatcher, tracker, domain or {}))
     texts = [m["text"] for m in dispatcher.messages]
     assert all(banned_phrases_in(t) == [] for t in texts), texts
     return texts, events
@@ -123,6 +130,71 @@ def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) 
     [text], events = run(ActionAnswerBotChallenge(), make_tracker("s", [("are you a bot?", "bot_challenge", "none")]))
     assert "automated" in text and "not a person" in text
     assert slot(events, "handoff_offered") is True
+
+
+RISING = [
+    ("my internet has been down since this morning", "report_problem", "none"),
+    ("when will it be back?", "ask_status", "low"),
+    ("the internet is STILL not working, this is ridiculous!!!", "report_problem", "high"),
+]
+
+
+def test_the_trend_slot_is_set_after_a_message_that_changes_it(make_tracker) -> None:  # type: ignore[no-untyped-def]
+    texts, events = run(ActionValidateSlotMappings(), make_tracker("s", RISING), DOMAIN)
+    assert (texts, events) == ([], [SlotSet("frustration_trend", "rising")])
+    # Unchanged, it is not set again; the next calm message makes the trend fall.
+    unchanged = make_tracker("s", RISING, {"frustration_trend": "rising"})
+    assert run(ActionValidateSlotMappings(), unchanged, DOMAIN) == ([], [])
+    calmer = make_tracker("s", [*RISING, ("ok, thanks for checking", "thank", "none")], {"frustration_trend": "rising"})
+    assert run(ActionValidateSlotMappings(), calmer, DOMAIN)[1] == [SlotSet("frustration_trend", "falling")]
+    calm = make_tracker("s", [("hi, my tv has no signal", "report_problem", "none")])
+    assert run(ActionValidateSlotMappings(), calm, DOMAIN) == ([], [])
+
+
+def test_the_offer_of_a_person_is_plain_and_sets_the_offer(make_tracker) -> None:  # type: ignore[no-untyped-def]
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionOfferPerson().run(dispatcher, make_tracker("s", RISING), {}))
+    [message] = dispatcher.messages
+    assert is_plain(message["text"]) and "internet connection" in message["text"], message
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    assert events == [SlotSet("handoff_offered", True)]
+    [text], _ = run(ActionOfferPerson(), make_tracker("s", [*RISING, ("qwzx??", "nlu_fallback", "high")]))
+    assert text.startswith("I'm not following that") and is_plain(text), text
+
+
+def test_a_declined_offer_is_remembered_until_a_handoff(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    _, events = run(ActionDeclineHandoff(), make_tracker("s", [("no", "deny", "none")]))
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_declined", True)]
+    sender = use_hub.start_conversation("C-1001")
+    _, events = run(
+        ActionHandoff(), make_tracker(sender, [("a person please", "request_human", "low")], {"handoff_declined": True})
+    )
+    assert slot(events, "handoff_declined") is False
+
+
+def test_the_escalation_carries_the_trajectory_and_the_summary_says_it(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    use_hub.back_with_the_bot(sender)  # queued at once (no Rasa here): an agent hands it back to the bot first
+    tracker = make_tracker(sender, [*RISING, ("get me a person", "request_human", "high")])
+    [text], _ = run(ActionHandoff(), tracker)
+    assert "handing you to a person" in text
+    escalation = use_hub.packet(sender)["escalation"]
+    assert escalation["trajectory"] == {
+        "trend": "sustained",
+        "level": "high",
+        "score": 1.0,  # 0.9, and 0.1 for the internet problem told twice
+        "causes": ["sustained_frustration", "repeated_problem"],
+    }
+    assert escalation["priority"] == 3 and [f["level"] for f in escalation["frustration"]] == [
+        "none",
+        "low",
+        "high",
+        "high",
+    ]
+    assert (
+        "Conversation: frustration sustained over several messages (now high); "
+        "they had to tell us the same problem again." in escalation["summary"]
+    ), escalation["summary"]
 
 
 @pytest.mark.parametrize("hub_url", ["refused", "hanging"])

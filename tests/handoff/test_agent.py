@@ -173,6 +173,17 @@ async def test_handoff_packet(hub: Any) -> None:
     assert (await hub.client.get("/api/agent/conversations/4242", headers=headers)).status_code == 404
 
 
+async def test_handoff_packet_carries_the_bots_frustration_trajectory(hub: Any) -> None:
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "my internet is down AGAIN")
+    trajectory = {"trend": "rising", "level": "high", "score": 0.9, "causes": ["rising_frustration", "bot_fallback"]}
+    assert (await hub.escalate(sender, trajectory=trajectory)).status_code == 200
+    conversation = await hub.repository.conversation_by_sender(sender)
+    headers = await hub.login("ana")
+    packet = (await hub.client.get(f"/api/agent/conversations/{conversation.id}", headers=headers)).json()
+    assert packet["escalation"]["trajectory"] == trajectory
+
+
 async def test_handback_returns_to_the_bot_and_tells_rasa(hub: Any, fake_rasa: Any) -> None:
     sender, conversation_id = await hub.queued_conversation()
     headers = await hub.login("ana")

@@ -72,6 +72,25 @@ async def test_escalating_twice_answers_the_same_escalation(hub: Any) -> None:
     assert (await hub.repository.counts())["escalations"] == 1
 
 
+async def test_the_trajectory_is_stored_and_raises_the_priority_to_the_conversation_level(hub: Any) -> None:
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "hi")
+    trajectory = {"trend": "sustained", "level": "medium", "score": 0.7, "causes": ["repeated_problem"]}
+    calm = [{"score": 0.1, "level": "none", "text": "my internet is down"}]
+    response = await hub.escalate(sender, frustration=calm, trajectory=trajectory)
+    assert response.status_code == 200, response.text
+    conversation = await hub.repository.conversation_by_sender(sender)
+    escalation = await hub.repository.open_escalation(conversation.id)
+    assert escalation.trajectory == trajectory
+    assert (escalation.priority, escalation.frustration_level) == (2, "none")
+
+
+async def test_an_escalation_without_a_trajectory_stores_none(hub: Any) -> None:
+    _, conversation_id = await hub.queued_conversation()
+    escalation = await hub.repository.open_escalation(conversation_id)
+    assert escalation.trajectory is None and escalation.priority == 3
+
+
 async def test_compensation_is_recorded_once_per_customer_and_incident(hub: Any) -> None:
     sender = str(uuid.uuid4())
     await hub.say(sender, "hi")
@@ -144,6 +163,9 @@ async def test_bad_escalation_bodies(hub: Any) -> None:
         ({"reason": "x", "frustration": [{"score": 2, "level": "high"}]}, "score"),
         ({"reason": "x", "frustration": [{"score": 0.5, "level": "furious"}]}, "level"),
         ({"reason": 42}, "reason"),
+        ({"reason": "x", "trajectory": {"trend": "angry", "level": "high", "score": 0.9}}, "trend"),
+        ({"reason": "x", "trajectory": {"trend": "rising", "level": "high", "score": 1.5}}, "score"),
+        ({"reason": "x", "trajectory": {"trend": "rising", "level": "high", "score": 0.9, "causes": "x"}}, "causes"),
     ]:
         response = await hub.client.post(
             f"/api/bot/conversations/{sender}/escalate", json=body, headers=hub.bot_headers

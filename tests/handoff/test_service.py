@@ -9,7 +9,7 @@ import pytest
 
 from handoff import service
 from handoff.errors import Conflict
-from handoff.schemas import Customer, FrustrationPoint, Incident, IncidentFacts
+from handoff.schemas import Customer, FrustrationPoint, Incident, IncidentFacts, Trajectory
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -86,6 +86,14 @@ def test_priority_and_level_from_frustration() -> None:
     assert service.priority(points) == 3
     assert service.frustration_level(points) == "low"
     assert (service.priority([]), service.frustration_level([])) == (0, "none")
+
+
+def test_priority_is_raised_to_the_conversation_level_never_lowered() -> None:
+    calm = [FrustrationPoint(score=0.1, level="none", text="a")]
+    medium = Trajectory(trend="calm", level="medium", score=0.6, causes=["bot_fallback", "repeated_problem"])
+    assert service.priority(calm, medium) == 2
+    assert service.priority([FrustrationPoint(score=0.9, level="high")], medium) == 3
+    assert service.priority([], Trajectory(trend="calm", level="none", score=0.0)) == 0
 
 
 def test_incident_for_prefers_a_match_then_severity() -> None:
