@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-hub eval clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,13 +52,19 @@ test-rasa: validate train ## Rasa test stories on the current model
 test-bot: install ## Unit tests of the bot components and actions (the action tests start the real hub)
 	$(BOT_BIN)/python -m pytest tests/bot tests/actions
 
+test-quality: train ## Quality gate: the trained model meets the detection targets on the held-out test file
+	CANDOR_MODEL=$(MODEL) $(BOT_BIN)/python -m pytest tests/quality
+
 test-hub: install train ## Hub tests and end-to-end tests (hub environment)
 	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e
 
-test: lint test-rasa test-bot test-hub ## Run the whole test suite (installs and trains first if needed)
+test: lint test-rasa test-bot test-quality test-hub ## Run the whole test suite (installs and trains first if needed)
 
 eval: train ## Detection figures on held-out data (and ../shared/data); writes docs/evaluation/
 	$(BOT_BIN)/python scripts/evaluate.py --model $(MODEL) --out docs/evaluation $(EVAL_ARGS)
+
+bench-embed: $(BOT_VENV)/.installed ## Sentence-embedding speed and agreement with sentence-transformers (real messages)
+	$(BOT_BIN)/python scripts/bench_embeddings.py $(BENCH_ARGS)
 
 clean: ## Remove run state, results and caches (keeps environments and models)
 	rm -rf var .rasa .pytest_cache .mypy_cache .ruff_cache results

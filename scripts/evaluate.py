@@ -119,6 +119,59 @@ def frustration_figures(truth: list[bool], results: list[dict[str, Any]]) -> dic
     return {**binary_scores(truth, predicted), "auc": auc(truth, scores)}
 
 
+def component_config(name: str) -> dict[str, Any]:
+    """The config.yml settings of one pipeline component, over its defaults."""
+    import yaml
+
+    from bot.human_request import HumanRequestClassifier
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+    settings = next((c for c in pipeline if c["name"].endswith(name)), {})
+    return {**HumanRequestClassifier.get_default_config(), **settings}
+
+
+def cross_validated_requests(
+    rows: list[dict[str, str]], parsed: list[dict[str, Any]], folds: int = 5
+) -> tuple[list[bool], list[float]]:
+    """request_human decisions on a file the HumanRequestClassifier also trains on, by k-fold CV.
+
+    Each fold trains the classifier as `rasa train` does (the project's NLU data plus the other folds)
+    and replays the component's decision on DIET's own intent (`intent_before`; DIET never sees these
+    files), so every row is judged by a model that did not train on it.
+    """
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.loading import load_data
+    from sklearn.model_selection import StratifiedKFold
+
+    from bot.embeddings import embed
+    from bot.human_request import REQUEST_HUMAN, HumanRequestModel, decide
+
+    config = component_config("HumanRequestClassifier")
+    nlu = [m for m in load_data(str(ROOT / "data" / "nlu")).intent_examples if m.get(TEXT)]
+    nlu_texts = [m.get(TEXT) for m in nlu]
+    nlu_asks = np.array([m.get(INTENT) == REQUEST_HUMAN for m in nlu])
+    nlu_embeddings = embed(nlu_texts)
+    texts = [r["text"] for r in rows]
+    asks = np.array([r["label"] == REQUEST_HUMAN for r in rows])
+    embeddings = embed(texts)
+    probabilities = np.zeros(len(rows))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train, held in splitter.split(embeddings, asks):
+        model = HumanRequestModel.fit(
+            np.vstack([nlu_embeddings, embeddings[train]]),
+            nlu_texts + [texts[i] for i in train],
+            np.concatenate([nlu_asks, asks[train]]),
+            c=float(config["C"]),
+        )
+        probabilities[held] = model.probabilities(embeddings[held], [texts[i] for i in held])
+    decisions = []
+    for result, probability in zip(parsed, probabilities, strict=True):
+        before = {"name": result["human_request"]["intent_before"], "confidence": 1.0}
+        intent, _ = decide(before, [], float(probability), float(config["threshold"]), set(config["keep_intents"]))
+        decisions.append((intent or {}).get("name") == REQUEST_HUMAN)
+    return decisions, probabilities.tolist()
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000
 
@@ -185,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser_args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser_args.add_argument("--model", type=Path, required=True)
     parser_args.add_argument("--out", type=Path, default=ROOT / "docs" / "evaluation")
-    parser_args.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser_args.add_argument("--shared", type=Path, default=(ROOT.parent / "shared" / "data").resolve())
     parser_args.add_argument("--limit", type=int, default=0, help="at most this many rows per shared file (0: all)")
     args = parser_args.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -226,13 +279,20 @@ def main(argv: list[str] | None = None) -> int:
         rows = read_csv(args.shared / "human_request.csv")
         rows = sample([r for r in rows if r["label"] in ("request_human", "not")], args.limit)
         parsed = parser.parse([r["text"] for r in rows])
-        figures["shared"]["human_request"] = binary_scores(
-            [r["label"] == "request_human" for r in rows], [p["intent"]["name"] == "request_human" for p in parsed]
-        )
-        challenges = [p for r, p in zip(rows, parsed, strict=True) if r["source"].endswith("are_you_a_bot")]
-        figures["shared"]["human_request"]["bot_challenges_taken_as_requests"] = sum(
-            p["intent"]["name"] == "request_human" for p in challenges
-        )
+        trained_on = (args.shared / "human_request.csv").resolve() in {
+            (ROOT / name).resolve() for name in component_config("HumanRequestClassifier")["extra_data"]
+        }
+        if trained_on:
+            decisions, _ = cross_validated_requests(rows, parsed)
+        else:
+            decisions = [p["intent"]["name"] == "request_human" for p in parsed]
+        figures["shared"]["human_request"] = {
+            **binary_scores([r["label"] == "request_human" for r in rows], decisions),
+            "cross_validated": trained_on,
+            "bot_challenges_taken_as_requests": sum(
+                d for r, d in zip(rows, decisions, strict=True) if r["source"].endswith("are_you_a_bot")
+            ),
+        }
         for name, label in (("complaints", "complaint"), ("goemotions", "negative_emotion")):
             rows = sample(read_csv(args.shared / f"{name}.csv"), args.limit)
             parsed = parser.parse([r["text"] for r in rows])

@@ -1,0 +1,113 @@
+"""bot.human_request: the request-for-a-person decision, trained and run through Rasa's storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.human_request import HumanRequestClassifier, decide, read_labelled_csv
+
+ASKS = [
+    "let me talk to a person",
+    "can I speak to a human please",
+    "get me an agent",
+    "I want a real person",
+    "transfer me to someone from your team",
+    "is there a human I can chat with",
+]
+OTHER = {
+    "report_problem": ["my internet is down", "the tv has no signal", "my phone keeps dropping calls"],
+    "bot_challenge": ["are you a bot?", "am I talking to a machine?", "is this automated"],
+    "greet": ["hello", "hi there", "good morning"],
+}
+RANKING = [
+    {"name": "request_human", "confidence": 0.6},
+    {"name": "report_problem", "confidence": 0.3},
+    {"name": "greet", "confidence": 0.1},
+]
+
+
+def test_a_confident_request_becomes_request_human_at_the_top_of_the_ranking() -> None:
+    intent, ranking = decide({"name": "report_problem", "confidence": 0.7}, RANKING[1:], 0.9, 0.5, {"bot_challenge"})
+    assert intent == {"name": "request_human", "confidence": 0.9}
+    assert [r["name"] for r in ranking] == ["request_human", "report_problem", "greet"]
+
+
+def test_diet_request_below_the_threshold_falls_to_its_next_intent() -> None:
+    intent, ranking = decide(RANKING[0], RANKING, 0.2, 0.5, {"bot_challenge"})
+    assert intent == {"name": "report_problem", "confidence": 0.3}
+    assert "request_human" not in [r["name"] for r in ranking]
+
+
+def test_a_bot_challenge_stays_a_bot_challenge_however_much_it_sounds_like_a_request() -> None:
+    challenge = {"name": "bot_challenge", "confidence": 0.8}
+    assert decide(challenge, [challenge], 0.97, 0.5, {"bot_challenge"}) == (challenge, [challenge])
+
+
+def test_labelled_csv_needs_text_and_label_and_skips_other_labels(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("text,label,source\nget me a human,request_human,x\nweather?,not,y\nhelp desk,ambiguous,z\n")
+    assert read_labelled_csv(good) == [("get me a human", True), ("weather?", False)]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,intent\nhi,greet\n")
+    with pytest.raises(ValueError, match="`text` and `label`"):
+        read_labelled_csv(bad)
+
+
+@pytest.fixture()
+def classifier_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("human_request")
+    context = ExecutionContext(GraphSchema({}), "test")
+
+    def make(config: dict[str, Any] | None = None) -> HumanRequestClassifier:
+        settings = {**HumanRequestClassifier.get_default_config(), **(config or {})}
+        classifier = HumanRequestClassifier.create(settings, storage, resource, context)
+        examples = [Message.build(t, "request_human") for t in ASKS]
+        examples += [Message.build(t, intent) for intent, texts in OTHER.items() for t in texts]
+        classifier.train(TrainingData(examples))
+        return HumanRequestClassifier.load(settings, storage, resource, context)
+
+    return make
+
+
+def diet_said(text: str, name: str) -> Message:
+    message = Message.build(text)
+    message.set("intent", {"name": name, "confidence": 0.9})
+    message.set("intent_ranking", [{"name": name, "confidence": 0.9}])
+    return message
+
+
+def test_trained_classifier_overrides_diet_both_ways_and_reports_what_it_did(classifier_factory) -> None:  # type: ignore[no-untyped-def]
+    classifier = classifier_factory()
+    asking = diet_said("could I talk to a real person please", "report_problem")
+    problem = diet_said("my internet has been down all day", "request_human")
+    classifier.process([asking, problem])
+    assert asking.get("intent")["name"] == "request_human"
+    assert asking.get("human_request")["intent_before"] == "report_problem"
+    assert asking.get("human_request")["probability"] >= 0.5 > problem.get("human_request")["probability"]
+    assert problem.get("intent") == {"name": "request_human", "confidence": 0.9}  # no other intent ranked
+    assert "human_request" in asking.as_dict(only_output_properties=True)
+
+
+def test_extra_data_is_trained_on_when_present_and_skipped_when_missing(classifier_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("text,label\n" + "".join(f"yo fetch me a supervisor mate {i},request_human\n" for i in range(8)))
+    with_extra = classifier_factory({"extra_data": [str(extra), str(tmp_path / "missing.csv")]})
+    without = classifier_factory()
+    texts = [diet_said("yo fetch me a supervisor mate", "greet") for _ in range(2)]
+    with_extra.process([texts[0]])
+    without.process([texts[1]])
+    assert texts[0].get("human_request")["probability"] > texts[1].get("human_request")["probability"]
+
+
+def test_threshold_outside_zero_one_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        HumanRequestClassifier({"threshold": 1.5}, LocalModelStorage(tmp_path), Resource("x"))
