@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval bench-embed clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
