@@ -153,6 +153,9 @@ class FrustrationScorer(GraphComponent):
         except (ValueError, FileNotFoundError):
             logger.warning("FrustrationScorer has no trained weights; frustration will be scored as none.")
             return cls(config, model_storage, resource)
+        # Load the sentence model now, once per process, so that the first customer's message does not
+        # wait for it (and Rasa's REST channel does not time out on it).
+        embed(["warm-up"])
         return cls(config, model_storage, resource, FrustrationModel(**weights))
 
     def train(self, training_data: TrainingData) -> Resource:

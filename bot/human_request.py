@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "REQUEST_HUMAN",
     "HumanRequestClassifier",
     "HumanRequestModel",
+    "asks_for_person",
     "decide",
     "read_labelled_csv",
 ]
@@ -111,24 +113,46 @@ def _new_vectorizer(vocabulary: dict[str, int] | None = None) -> Any:
     return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=vocabulary)
 
 
+def asks_for_person(intent_before: str | None, probability: float, threshold: float, keep_intents: Set[str]) -> bool:
+    """Whether the message is taken as request_human, given DIET's intent and the classifier's probability."""
+    return intent_before not in keep_intents and probability >= threshold
+
+
 def decide(
     intent: dict[str, Any] | None,
     ranking: list[dict[str, Any]],
     probability: float,
     threshold: float,
-    keep_intents: frozenset[str] | set[str],
+    keep_intents: Set[str],
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The intent and ranking after the request-for-a-person decision (pure; the evaluation replays it)."""
+    """The intent and ranking after the request-for-a-person decision (pure).
+
+    Confidences stay a distribution: request_human gets the classifier's probability and the other
+    intents share the rest in DIET's proportions (all of it when request_human is ruled out), so the
+    FallbackClassifier's threshold and ambiguity check mean what they meant on DIET's ranking.
+    """
     name = (intent or {}).get(INTENT_NAME_KEY)
     if name in keep_intents:
         return intent, ranking
     others = [r for r in ranking if r.get(INTENT_NAME_KEY) != REQUEST_HUMAN]
-    if probability >= threshold:
+    if asks_for_person(name, probability, threshold, keep_intents):
         chosen = {INTENT_NAME_KEY: REQUEST_HUMAN, PREDICTED_CONFIDENCE_KEY: round(probability, 4)}
-        return chosen, [chosen, *others]
+        return chosen, [chosen, *_shared(others, 1.0 - probability)]
     if name == REQUEST_HUMAN and others:
-        return dict(others[0]), others
+        rest = _shared(others, 1.0)
+        return dict(rest[0]), rest
     return intent, ranking
+
+
+def _shared(entries: list[dict[str, Any]], total: float) -> list[dict[str, Any]]:
+    """The entries with their confidences scaled to sum to `total` (order kept)."""
+    mass = sum(float(e.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for e in entries)
+    if mass <= 0:
+        return [dict(e) for e in entries]
+    return [
+        {**e, PREDICTED_CONFIDENCE_KEY: round(float(e.get(PREDICTED_CONFIDENCE_KEY) or 0.0) / mass * total, 4)}
+        for e in entries
+    ]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

@@ -144,7 +144,7 @@ def cross_validated_requests(
     from sklearn.model_selection import StratifiedKFold
 
     from bot.embeddings import embed
-    from bot.human_request import REQUEST_HUMAN, HumanRequestModel, decide
+    from bot.human_request import REQUEST_HUMAN, HumanRequestModel, asks_for_person
 
     config = component_config("HumanRequestClassifier")
     nlu = [m for m in load_data(str(ROOT / "data" / "nlu")).intent_examples if m.get(TEXT)]
@@ -164,11 +164,11 @@ def cross_validated_requests(
             c=float(config["C"]),
         )
         probabilities[held] = model.probabilities(embeddings[held], [texts[i] for i in held])
-    decisions = []
-    for result, probability in zip(parsed, probabilities, strict=True):
-        before = {"name": result["human_request"]["intent_before"], "confidence": 1.0}
-        intent, _ = decide(before, [], float(probability), float(config["threshold"]), set(config["keep_intents"]))
-        decisions.append((intent or {}).get("name") == REQUEST_HUMAN)
+    threshold, keep = float(config["threshold"]), set(config["keep_intents"])
+    decisions = [
+        asks_for_person(result["human_request"]["intent_before"], float(probability), threshold, keep)
+        for result, probability in zip(parsed, probabilities, strict=True)
+    ]
     return decisions, probabilities.tolist()
 
 

@@ -37,13 +37,14 @@ RANKING = [
 def test_a_confident_request_becomes_request_human_at_the_top_of_the_ranking() -> None:
     intent, ranking = decide({"name": "report_problem", "confidence": 0.7}, RANKING[1:], 0.9, 0.5, {"bot_challenge"})
     assert intent == {"name": "request_human", "confidence": 0.9}
-    assert [r["name"] for r in ranking] == ["request_human", "report_problem", "greet"]
+    # the others share what is left, in DIET's proportions, so the ranking stays a distribution
+    assert ranking == [intent, {"name": "report_problem", "confidence": 0.075}, {"name": "greet", "confidence": 0.025}]
 
 
 def test_diet_request_below_the_threshold_falls_to_its_next_intent() -> None:
     intent, ranking = decide(RANKING[0], RANKING, 0.2, 0.5, {"bot_challenge"})
-    assert intent == {"name": "report_problem", "confidence": 0.3}
-    assert "request_human" not in [r["name"] for r in ranking]
+    assert intent == {"name": "report_problem", "confidence": 0.75}
+    assert ranking == [intent, {"name": "greet", "confidence": 0.25}]
 
 
 def test_a_bot_challenge_stays_a_bot_challenge_however_much_it_sounds_like_a_request() -> None:
@@ -111,3 +112,12 @@ def test_extra_data_is_trained_on_when_present_and_skipped_when_missing(classifi
 def test_threshold_outside_zero_one_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="threshold"):
         HumanRequestClassifier({"threshold": 1.5}, LocalModelStorage(tmp_path), Resource("x"))
+
+
+def test_asks_for_person_is_the_threshold_unless_diet_chose_an_intent_to_keep() -> None:
+    from bot.human_request import asks_for_person
+
+    assert asks_for_person("report_problem", 0.5, 0.5, {"bot_challenge"})
+    assert not asks_for_person("report_problem", 0.49, 0.5, {"bot_challenge"})
+    assert not asks_for_person("bot_challenge", 0.99, 0.5, {"bot_challenge"})
+    assert asks_for_person(None, 0.9, 0.5, set())

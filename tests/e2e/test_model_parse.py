@@ -47,10 +47,12 @@ def test_requests_for_a_person_in_any_words_are_request_human(stack: Stack, text
     [
         ("are you a bot?", "bot_challenge"),
         ("my internet has been down since this morning", "report_problem"),
-        ("can you call my coworker for me", "out_of_scope"),
+        ("what's the weather going to be like tomorrow?", "out_of_scope"),
     ],
 )
 def test_other_messages_are_not_taken_for_a_request_for_a_person(stack: Stack, text: str, intent: str) -> None:
     result = parse(stack, text)
     assert result["intent"]["name"] == intent, result["intent_ranking"][:3]
     assert "probability" in result["human_request"]
+    confidences = [r["confidence"] for r in result["intent_ranking"]]
+    assert confidences == sorted(confidences, reverse=True)
