@@ -20,7 +20,8 @@ import csv
 import json
 import logging
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ class HumanRequestModel:
     coef: list[float]
     intercept: float
 
+    @cached_property
     def _vectorizer(self) -> Any:
+        """Built once per loaded model: rebuilding it from the vocabulary costs milliseconds per parse."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         vectorizer = _new_vectorizer(vocabulary=self.vocabulary)
@@ -85,7 +88,7 @@ class HumanRequestModel:
         return vectorizer
 
     def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
-        words = self._vectorizer().transform(texts)
+        words = self._vectorizer.transform(texts)
         coef = np.asarray(self.coef)
         dim = embeddings.shape[1]
         logits = embeddings @ coef[:dim] + words @ coef[dim:] + self.intercept
@@ -235,7 +238,7 @@ class HumanRequestClassifier(GraphComponent):
             raise ValueError("HumanRequestClassifier needs request_human examples and examples of other intents")
         self._model = HumanRequestModel.fit(np.vstack(embeddings), texts, np.array(asks), c=float(self._config["C"]))
         with self._storage.write_to(self._resource) as directory:
-            (directory / WEIGHTS_FILE).write_text(json.dumps(self._model.__dict__))
+            (directory / WEIGHTS_FILE).write_text(json.dumps(asdict(self._model)))
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
