@@ -10,9 +10,8 @@ sentence embedding as a dense sentence feature.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.embeddings import EMBEDDING_DIM, embed
 from bot.signals import SIGNAL_NAMES, signal_vector
+from bot.weights import read_weights, write_weights
 
 __all__ = ["FRUSTRATION", "LEVELS", "FrustrationModel", "FrustrationScorer", "level_for"]
 
@@ -147,10 +147,8 @@ class FrustrationScorer(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> FrustrationScorer:
-        try:
-            with model_storage.read_from(resource) as directory:
-                weights = json.loads((directory / WEIGHTS_FILE).read_text())
-        except (ValueError, FileNotFoundError):
+        weights = read_weights(model_storage, resource, WEIGHTS_FILE)
+        if weights is None:
             logger.warning("FrustrationScorer has no trained weights; frustration will be scored as none.")
             return cls(config, model_storage, resource)
         # Load the sentence model now, once per process, so that the first customer's message does not
@@ -172,8 +170,7 @@ class FrustrationScorer(GraphComponent):
             embed(texts), texts, targets, c=float(self._config["C"]), signal_scale=float(self._config["signal_scale"])
         )
         logger.info("FrustrationScorer trained on %d labelled examples (%d frustrated)", len(texts), targets.sum())
-        with self._storage.write_to(self._resource) as directory:
-            (directory / WEIGHTS_FILE).write_text(json.dumps(self._model.__dict__))
+        write_weights(self._storage, self._resource, WEIGHTS_FILE, asdict(self._model))
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

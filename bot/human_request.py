@@ -17,7 +17,6 @@ str | null}` so the evaluation can replay the decision (see docs/evaluation.md).
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from collections.abc import Set
 from dataclasses import asdict, dataclass
@@ -35,6 +34,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.embeddings import embed
+from bot.weights import read_weights, write_weights
 
 __all__ = [
     "HUMAN_REQUEST",
@@ -211,10 +211,8 @@ class HumanRequestClassifier(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> HumanRequestClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                weights = json.loads((directory / WEIGHTS_FILE).read_text())
-        except (ValueError, FileNotFoundError):
+        weights = read_weights(model_storage, resource, WEIGHTS_FILE)
+        if weights is None:
             logger.warning("HumanRequestClassifier has no trained weights; DIET's intent is kept.")
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, HumanRequestModel(**weights))
@@ -237,8 +235,7 @@ class HumanRequestClassifier(GraphComponent):
         if not any(asks) or all(asks):
             raise ValueError("HumanRequestClassifier needs request_human examples and examples of other intents")
         self._model = HumanRequestModel.fit(np.vstack(embeddings), texts, np.array(asks), c=float(self._config["C"]))
-        with self._storage.write_to(self._resource) as directory:
-            (directory / WEIGHTS_FILE).write_text(json.dumps(asdict(self._model)))
+        write_weights(self._storage, self._resource, WEIGHTS_FILE, asdict(self._model))
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:

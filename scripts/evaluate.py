@@ -119,14 +119,14 @@ def frustration_figures(truth: list[bool], results: list[dict[str, Any]]) -> dic
     return {**binary_scores(truth, predicted), "auc": auc(truth, scores)}
 
 
-def component_config(name: str) -> dict[str, Any]:
-    """The config.yml settings of one pipeline component, over its defaults."""
+def human_request_config() -> dict[str, Any]:
+    """The HumanRequestClassifier's settings in config.yml, over its defaults."""
     import yaml
 
     from bot.human_request import HumanRequestClassifier
 
     pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    settings = next((c for c in pipeline if c["name"].endswith(name)), {})
+    settings = next((c for c in pipeline if c["name"].endswith(HumanRequestClassifier.__name__)), {})
     return {**HumanRequestClassifier.get_default_config(), **settings}
 
 
@@ -146,7 +146,7 @@ def cross_validated_requests(
     from bot.embeddings import embed
     from bot.human_request import REQUEST_HUMAN, HumanRequestModel, asks_for_person
 
-    config = component_config("HumanRequestClassifier")
+    config = human_request_config()
     nlu = [m for m in load_data(str(ROOT / "data" / "nlu")).intent_examples if m.get(TEXT)]
     nlu_texts = [m.get(TEXT) for m in nlu]
     nlu_asks = np.array([m.get(INTENT) == REQUEST_HUMAN for m in nlu])
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = sample([r for r in rows if r["label"] in ("request_human", "not")], args.limit)
         parsed = parser.parse([r["text"] for r in rows])
         trained_on = (args.shared / "human_request.csv").resolve() in {
-            (ROOT / name).resolve() for name in component_config("HumanRequestClassifier")["extra_data"]
+            (ROOT / name).resolve() for name in human_request_config()["extra_data"]
         }
         if trained_on:
             decisions, _ = cross_validated_requests(rows, parsed)
