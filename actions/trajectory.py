@@ -46,7 +46,7 @@ TRENDS = ("calm", "rising", "sustained", "falling")
 # The trend looks at the customer's last WINDOW messages.
 WINDOW = 3
 # A message is frustrated from this score on: the per-message "medium" threshold.
-FRUSTRATED = 0.55
+FRUSTRATED = 0.5
 # Rising: the latest score is at least this much above the lowest recent one (and above the one before).
 RISE = 0.25
 # Falling: the latest score is at least this much below the most frustrated recent message.
@@ -54,7 +54,7 @@ FALL = 0.25
 # Added to the conversation score for each cause the bot is responsible for (see _BOT_CAUSES).
 CAUSE_WEIGHT = 0.1
 # Conversation level from the conversation score: the per-message thresholds (docs/frustration.md).
-LEVELS = (("high", 0.80), ("medium", 0.55), ("low", 0.30))
+LEVELS = (("high", 0.80), ("medium", 0.50), ("low", 0.30))
 # Two customer messages tell the same problem when describe_problem names the same service and symptom,
 # or when at least SAME_WORDS of their content words are shared (each having at least MIN_WORDS).
 SAME_WORDS = 0.6

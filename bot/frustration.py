@@ -1,17 +1,20 @@
 """FrustrationScorer: a trainable Rasa NLU component that scores how frustrated a message is.
 
-Score: a logistic regression over the all-MiniLM-L6-v2 sentence embedding and the lexical signals of
-`bot.signals`, trained by `rasa train` on the NLU examples' `frustration` metadata (none, low, medium,
-high; see docs/frustration.md). The score is the probability that the writer is frustrated (medium or
-high); the level comes from the thresholds in the component's config. Every parsed message gets
-`"frustration": {"score": float, "level": str}` (contract 1) and, for the intent classifier, the
-sentence embedding as a dense sentence feature.
+`rasa train` trains it on the NLU examples' `frustration` metadata (none, low, medium, high; see
+docs/frustration.md) and on the labelled CSV files named in its config when they exist (by default the
+complaint tweets and GoEmotions comments in `../shared/data`, read in place, never copied). The model
+(`bot.frustration_model`) is an ordinal network over the all-MiniLM-L6-v2 sentence embedding and the
+lexical signals of `bot.signals`; the score is its calibrated probability that the writer is frustrated
+(medium or high), and the level comes from the thresholds in the component's config. Every parsed
+message gets `"frustration": {"score": float, "level": str}` (contract 1) and, for the intent
+classifier, the sentence embedding as a dense sentence feature.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
-from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,17 +28,24 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.embeddings import EMBEDDING_DIM, embed
-from bot.signals import SIGNAL_NAMES, signal_vector
-from bot.weights import read_weights, write_weights
+from bot.frustration_model import LEVELS, FrustrationModel, Training, targets_for_bound, targets_for_label
+from bot.weights import read_arrays, write_arrays
 
-__all__ = ["FRUSTRATION", "LEVELS", "FrustrationModel", "FrustrationScorer", "level_for"]
+__all__ = [
+    "FRUSTRATION",
+    "LEVELS",
+    "FrustrationScorer",
+    "extra_training",
+    "label_of",
+    "level_for",
+    "own_training",
+    "read_bound_csv",
+]
 
 logger = logging.getLogger(__name__)
 
 FRUSTRATION = "frustration"
-LEVELS = ("none", "low", "medium", "high")
-FRUSTRATED_LEVELS = {"medium", "high"}
-WEIGHTS_FILE = "frustration.json"
+WEIGHTS_FILE = "frustration.npz"
 
 
 def level_for(score: float, thresholds: dict[str, float]) -> str:
@@ -59,40 +69,53 @@ def label_of(message: Message) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class FrustrationModel:
-    """Logistic-regression weights over [embedding, signals * signal_scale]."""
+def own_training(texts: list[str], labels: list[str], embeddings: np.ndarray) -> Training:
+    """The trainers' labelled examples: every step of the ordinal model is known, weight 1."""
+    return Training(
+        texts=list(texts),
+        embeddings=embeddings,
+        targets=np.array([targets_for_label(label) for label in labels], dtype=np.float32).reshape(-1, 3),
+        weights=np.ones(len(texts)),
+        own=np.ones(len(texts), dtype=bool),
+    )
 
-    coef: list[float]
-    intercept: float
-    signal_scale: float
 
-    def features(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
-        lexical = np.array([signal_vector(t) for t in texts], dtype=np.float32).reshape(len(texts), len(SIGNAL_NAMES))
-        return np.hstack([embeddings, lexical * self.signal_scale])
+def read_bound_csv(path: Path, column: str) -> list[tuple[str, bool]]:
+    """(text, label is 1) from a CSV with a `text` column and a 0/1 `column`; rows with an empty text are skipped."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"text", column} <= set(reader.fieldnames):
+            raise ValueError(f"{path} needs `text` and `{column}` columns, found {reader.fieldnames}")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if not row["text"]:
+                continue
+            if row[column] not in ("0", "1"):
+                raise ValueError(f"{path} line {number}: `{column}` must be 0 or 1, found {row[column]!r}")
+            rows.append((row["text"], row[column] == "1"))
+        return rows
 
-    def scores(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
-        logits = self.features(embeddings, texts) @ np.asarray(self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-logits))
 
-    @classmethod
-    def fit(
-        cls,
-        embeddings: np.ndarray,
-        texts: list[str],
-        frustrated: np.ndarray,
-        c: float,
-        signal_scale: float,
-        weights: np.ndarray | None = None,
-    ) -> FrustrationModel:
-        from sklearn.linear_model import LogisticRegression
+def extra_training(source: dict[str, Any], rows: list[tuple[str, bool]], embeddings: np.ndarray) -> Training:
+    """A third-party file's rows: a 1 means at least `source["level"]`, a 0 below it (see bot.frustration_model)."""
+    return Training(
+        texts=[text for text, _ in rows],
+        embeddings=embeddings,
+        targets=np.array([targets_for_bound(positive, source["level"]) for _, positive in rows], dtype=np.float32),
+        weights=np.full(len(rows), float(source.get("weight", 1.0))),
+        own=np.zeros(len(rows), dtype=bool),
+    )
 
-        template = cls(coef=[], intercept=0.0, signal_scale=signal_scale)
-        regression = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        regression.fit(template.features(embeddings, texts), frustrated, sample_weight=weights)
-        return cls(
-            coef=regression.coef_[0].tolist(), intercept=float(regression.intercept_[0]), signal_scale=signal_scale
-        )
+
+def check_sources(sources: list[dict[str, Any]]) -> None:
+    for source in sources:
+        missing = {"path", "column", "level"} - set(source)
+        if missing:
+            raise ValueError(f"FrustrationScorer extra_data entry {source} lacks {sorted(missing)}")
+        if source["level"] not in LEVELS[1:]:
+            raise ValueError(f"FrustrationScorer extra_data level must be one of {LEVELS[1:]}, got {source['level']!r}")
+        if float(source.get("weight", 1.0)) <= 0:
+            raise ValueError(f"FrustrationScorer extra_data weight must be positive, got {source['weight']!r}")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
@@ -103,11 +126,17 @@ class FrustrationScorer(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {
             # score >= threshold gives that level (see docs/frustration.md for how they were chosen)
-            "thresholds": {"low": 0.3, "medium": 0.55, "high": 0.8},
-            # inverse regularisation strength of the logistic regression
-            "C": 1.0,
+            "thresholds": {"low": 0.3, "medium": 0.5, "high": 0.8},
+            # the ordinal network: hidden units and passes over the data
+            "hidden": 256,
+            "epochs": 40,
             # how much the lexical signals weigh against the unit-length embedding
             "signal_scale": 2.0,
+            # folds of the trainers' examples used to calibrate the score (docs/frustration.md)
+            "calibration_folds": 5,
+            # labelled CSV files trained on when they exist: {path, column (0/1), level (1 means at least
+            # this level, 0 below it), weight}; relative paths are relative to where `rasa train` runs
+            "extra_data": [],
             # also give the embedding to the intent classifier as a dense sentence feature
             "add_sentence_features": True,
             "alias": "frustration_scorer",
@@ -124,6 +153,7 @@ class FrustrationScorer(GraphComponent):
         thresholds = self._config["thresholds"]
         if not (0 < thresholds["low"] < thresholds["medium"] < thresholds["high"] < 1):
             raise ValueError(f"FrustrationScorer thresholds must rise strictly within (0, 1), got {thresholds}")
+        check_sources(self._config["extra_data"])
         self._storage = model_storage
         self._resource = resource
         self._model = model
@@ -147,31 +177,50 @@ class FrustrationScorer(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> FrustrationScorer:
-        weights = read_weights(model_storage, resource, WEIGHTS_FILE)
-        if weights is None:
+        arrays = read_arrays(model_storage, resource, WEIGHTS_FILE)
+        if arrays is None:
             logger.warning("FrustrationScorer has no trained weights; frustration will be scored as none.")
             return cls(config, model_storage, resource)
         # Load the sentence model now, once per process, so that the first customer's message does not
         # wait for it (and Rasa's REST channel does not time out on it).
         embed(["warm-up"])
-        return cls(config, model_storage, resource, FrustrationModel(**weights))
+        return cls(config, model_storage, resource, FrustrationModel.from_arrays(arrays))
 
     def train(self, training_data: TrainingData) -> Resource:
-        labelled = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples]
+        labelled = [(m.get(TEXT), label_of(m)) for m in training_data.intent_examples if m.get(TEXT)]
         examples = [(text, label) for text, label in labelled if label is not None]
-        targets = np.array([label in FRUSTRATED_LEVELS for _, label in examples], dtype=int)
-        if len(set(targets.tolist())) < 2:
+        levels = {label for _, label in examples}
+        if not levels & {"none", "low"} or not levels & {"medium", "high"}:
             raise ValueError(
                 "FrustrationScorer needs NLU examples labelled with `frustration` metadata at both calm "
                 "(none/low) and frustrated (medium/high) levels; see docs/frustration.md"
             )
         texts = [text for text, _ in examples]
+        parts = [own_training(texts, [label for _, label in examples], embed(texts))]
+        for source in self._config["extra_data"]:
+            path = Path(source["path"])
+            if not path.is_file():
+                logger.warning("FrustrationScorer: %s not found; training without it", path)
+                continue
+            rows = read_bound_csv(path, source["column"])
+            parts.append(extra_training(source, rows, embed([text for text, _ in rows])))
+            logger.info("FrustrationScorer: %d labelled rows from %s", len(rows), path)
+        data = Training.join(parts)
         self._model = FrustrationModel.fit(
-            embed(texts), texts, targets, c=float(self._config["C"]), signal_scale=float(self._config["signal_scale"])
+            data,
+            hidden=int(self._config["hidden"]),
+            epochs=int(self._config["epochs"]),
+            signal_scale=float(self._config["signal_scale"]),
+            folds=int(self._config["calibration_folds"]),
         )
-        logger.info("FrustrationScorer trained on %d labelled examples (%d frustrated)", len(texts), targets.sum())
-        write_weights(self._storage, self._resource, WEIGHTS_FILE, asdict(self._model))
+        logger.info("FrustrationScorer trained on %d examples (%d the trainers' own)", len(data.texts), len(texts))
+        write_arrays(self._storage, self._resource, WEIGHTS_FILE, self._model.arrays())
         return self._resource
+
+    @property
+    def model(self) -> FrustrationModel | None:
+        """The trained model (None before training)."""
+        return self._model
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._annotate([m for m in training_data.training_examples if m.get(TEXT)], for_training=True)
@@ -186,7 +235,8 @@ class FrustrationScorer(GraphComponent):
             return
         texts = [m.get(TEXT) or "" for m in messages]
         embeddings = embed(texts)
-        scores = self._model.scores(embeddings, texts) if self._model else np.zeros(len(texts))
+        scored = self._model is not None and not for_training
+        scores = self._model.scores(embeddings, texts) if scored else np.zeros(len(texts))
         for message, vector, score in zip(messages, embeddings, scores, strict=True):
             if self._config["add_sentence_features"]:
                 message.add_features(

@@ -8,17 +8,17 @@ FrustrationScorer's features) and TF-IDF word n-grams. It is trained by `rasa tr
 config (by default the third-party `../shared/data/human_request.csv`, read in place, never copied).
 
 After DIET, it sets the intent: `request_human` when the probability reaches the threshold, unless DIET
-chose an intent in `keep_intents` (a bot challenge, "are you a real person?", is answered honestly and
-offers a person anyway); and when DIET said `request_human` but the probability is below the threshold,
-DIET's next intent. Every parsed message gets `"human_request": {"probability": float, "intent_before":
-str | null}` so the evaluation can replay the decision (see docs/evaluation.md).
+chose an intent in `keep_intents` and the probability is below `keep_below` (a bot challenge, "are you
+a real person?", is answered honestly and offers a person anyway); and when DIET said `request_human`
+but the probability is below the threshold, DIET's next intent. Every parsed message gets
+`"human_request": {"probability": float, "intent_before": str | null}` so the evaluation can replay the
+decision (see docs/evaluation.md).
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Set
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +41,7 @@ __all__ = [
     "REQUEST_HUMAN",
     "HumanRequestClassifier",
     "HumanRequestModel",
+    "Rule",
     "asks_for_person",
     "decide",
     "read_labelled_csv",
@@ -116,17 +117,41 @@ def _new_vectorizer(vocabulary: dict[str, int] | None = None) -> Any:
     return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=vocabulary)
 
 
-def asks_for_person(intent_before: str | None, probability: float, threshold: float, keep_intents: Set[str]) -> bool:
+@dataclass(frozen=True)
+class Rule:
+    """When a message is taken as request_human.
+
+    `threshold`: the classifier's probability that makes it a request. `keep_intents`: DIET intents
+    kept below `keep_below` ("are you a real person?" is a bot challenge: answered honestly, with a
+    person offered); from `keep_below` on, the message is a request whatever DIET said ("talking to a
+    bot is stupid, get me a person").
+    """
+
+    threshold: float
+    keep_intents: frozenset[str]
+    keep_below: float
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Rule:
+        rule = cls(float(config["threshold"]), frozenset(config["keep_intents"]), float(config["keep_below"]))
+        if not 0 < rule.threshold <= rule.keep_below <= 1:
+            raise ValueError(
+                "HumanRequestClassifier needs 0 < threshold <= keep_below <= 1, "
+                f"got {rule.threshold} and {rule.keep_below}"
+            )
+        return rule
+
+    def keeps(self, intent_before: str | None, probability: float) -> bool:
+        return intent_before in self.keep_intents and probability < self.keep_below
+
+
+def asks_for_person(intent_before: str | None, probability: float, rule: Rule) -> bool:
     """Whether the message is taken as request_human, given DIET's intent and the classifier's probability."""
-    return intent_before not in keep_intents and probability >= threshold
+    return probability >= rule.threshold and not rule.keeps(intent_before, probability)
 
 
 def decide(
-    intent: dict[str, Any] | None,
-    ranking: list[dict[str, Any]],
-    probability: float,
-    threshold: float,
-    keep_intents: Set[str],
+    intent: dict[str, Any] | None, ranking: list[dict[str, Any]], probability: float, rule: Rule
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The intent and ranking after the request-for-a-person decision (pure).
 
@@ -135,10 +160,10 @@ def decide(
     FallbackClassifier's threshold and ambiguity check mean what they meant on DIET's ranking.
     """
     name = (intent or {}).get(INTENT_NAME_KEY)
-    if name in keep_intents:
+    if rule.keeps(name, probability):
         return intent, ranking
     others = [r for r in ranking if r.get(INTENT_NAME_KEY) != REQUEST_HUMAN]
-    if asks_for_person(name, probability, threshold, keep_intents):
+    if asks_for_person(name, probability, rule):
         chosen = {INTENT_NAME_KEY: REQUEST_HUMAN, PREDICTED_CONFIDENCE_KEY: round(probability, 4)}
         return chosen, [chosen, *_shared(others, 1.0 - probability)]
     if name == REQUEST_HUMAN and others:
@@ -172,8 +197,10 @@ class HumanRequestClassifier(GraphComponent):
             # labelled CSV files (text, label: request_human | not | other) trained on when they exist;
             # relative paths are relative to the directory `rasa train` runs in
             "extra_data": [],
-            # intents DIET may keep even when the message also sounds like a request for a person
+            # intents DIET keeps even when the message also sounds like a request for a person, unless the
+            # probability reaches keep_below (docs/evaluation.md)
             "keep_intents": ["bot_challenge"],
+            "keep_below": 0.8,
             # the FrustrationScorer's alias: its sentence embedding is reused rather than computed again
             "embedding_alias": "frustration_scorer",
         }
@@ -186,8 +213,7 @@ class HumanRequestClassifier(GraphComponent):
         model: HumanRequestModel | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
-        if not 0 < float(self._config["threshold"]) < 1:
-            raise ValueError(f"HumanRequestClassifier threshold must be within (0, 1), got {self._config['threshold']}")
+        self._rule = Rule.from_config(self._config)
         self._storage = model_storage
         self._resource = resource
         self._model = model
@@ -244,11 +270,9 @@ class HumanRequestClassifier(GraphComponent):
             return messages
         texts = [m.get(TEXT) for m in messages]
         probabilities = self._model.probabilities(self._embeddings(messages), texts)
-        keep = frozenset(self._config["keep_intents"])
-        threshold = float(self._config["threshold"])
         for message, probability in zip(messages, probabilities, strict=True):
             before = message.get(INTENT)
-            intent, ranking = decide(before, message.get(INTENT_RANKING_KEY) or [], float(probability), threshold, keep)
+            intent, ranking = decide(before, message.get(INTENT_RANKING_KEY) or [], float(probability), self._rule)
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             message.set(

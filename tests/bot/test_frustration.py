@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -9,7 +10,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.frustration import FrustrationScorer, label_of, level_for
+from bot.frustration import FrustrationScorer, label_of, level_for, read_bound_csv
+from bot.frustration_model import UNKNOWN, calibrate, fit_calibration, targets_for_bound, targets_for_label
 
 CALM = [
     "hi, my internet seems to be down, could you check?",
@@ -82,3 +84,55 @@ def test_bad_labels_and_thresholds_are_rejected(scorer_factory) -> None:  # type
 def test_levels_follow_the_thresholds() -> None:
     thresholds = {"low": 0.3, "medium": 0.55, "high": 0.8}
     assert [level_for(s, thresholds) for s in (0.0, 0.3, 0.6, 0.8, 1.0)] == ["none", "low", "medium", "high", "high"]
+
+
+def test_third_party_files_train_the_steps_their_labels_speak_about(scorer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    complaints = tmp_path / "complaints.csv"
+    complaints.write_text(
+        "text,complaint\n"
+        "@brand my order never arrived and nobody answers,1\n"
+        "@brand love the new app design,0\n"
+        ",1\n"  # an empty text is skipped
+    )
+    sources = [
+        {"path": str(complaints), "column": "complaint", "level": "low", "weight": 1.0},
+        {"path": str(tmp_path / "absent.csv"), "column": "x", "level": "medium"},  # missing: trained without
+    ]
+    scorer = scorer_factory({"extra_data": sources})
+    message = Message.build("@brand my order never arrived")
+    scorer.process([message])
+    assert 0.0 <= message.get("frustration")["score"] <= 1.0
+
+
+def test_bad_third_party_files_and_sources_fail_clearly(scorer_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    wrong_column = tmp_path / "wrong.csv"
+    wrong_column.write_text("text,label\nhello,1\n")
+    with pytest.raises(ValueError, match="needs `text` and `complaint` columns"):
+        read_bound_csv(wrong_column, "complaint")
+    bad_value = tmp_path / "bad.csv"
+    bad_value.write_text("text,complaint\nhello,yes\n")
+    with pytest.raises(ValueError, match="line 2: `complaint` must be 0 or 1"):
+        read_bound_csv(bad_value, "complaint")
+    with pytest.raises(ValueError, match="lacks"):
+        scorer_factory({"extra_data": [{"path": "x.csv", "column": "c"}]}, trained=False)
+    with pytest.raises(ValueError, match="level must be one of"):
+        scorer_factory({"extra_data": [{"path": "x.csv", "column": "c", "level": "none"}]}, trained=False)
+
+
+def test_ordinal_targets_say_only_what_a_label_implies() -> None:
+    assert targets_for_label("none") == [0.0, 0.0, 0.0]
+    assert targets_for_label("medium") == [1.0, 1.0, 0.0]
+    # a complaint is at least low; a non-complaint is none
+    assert targets_for_bound(True, "low") == [1.0, UNKNOWN, UNKNOWN]
+    assert targets_for_bound(False, "low") == [0.0, 0.0, 0.0]
+    # negative emotion is at least medium; its absence says only "below medium"
+    assert targets_for_bound(True, "medium") == [1.0, 1.0, UNKNOWN]
+    assert targets_for_bound(False, "medium") == [UNKNOWN, 0.0, 0.0]
+
+
+def test_calibration_keeps_the_ranking_and_maps_to_probabilities() -> None:
+    raw = np.array([0.05, 0.2, 0.4, 0.6, 0.9])
+    calibration = fit_calibration(np.tile(raw, 4), np.tile(np.array([0, 0, 1, 1, 1]), 4))
+    calibrated = calibrate(raw, calibration)
+    assert list(np.argsort(calibrated)) == list(np.argsort(raw))
+    assert calibrated[0] < 0.5 < calibrated[-1]

@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.human_request import HumanRequestClassifier, decide, read_labelled_csv
+from bot.human_request import HumanRequestClassifier, Rule, asks_for_person, decide, read_labelled_csv
 
 ASKS = [
     "let me talk to a person",
@@ -27,6 +27,7 @@ OTHER = {
     "bot_challenge": ["are you a bot?", "am I talking to a machine?", "is this automated"],
     "greet": ["hello", "hi there", "good morning"],
 }
+RULE = Rule(threshold=0.5, keep_intents=frozenset({"bot_challenge"}), keep_below=0.8)
 RANKING = [
     {"name": "request_human", "confidence": 0.6},
     {"name": "report_problem", "confidence": 0.3},
@@ -35,21 +36,24 @@ RANKING = [
 
 
 def test_a_confident_request_becomes_request_human_at_the_top_of_the_ranking() -> None:
-    intent, ranking = decide({"name": "report_problem", "confidence": 0.7}, RANKING[1:], 0.9, 0.5, {"bot_challenge"})
+    intent, ranking = decide({"name": "report_problem", "confidence": 0.7}, RANKING[1:], 0.9, RULE)
     assert intent == {"name": "request_human", "confidence": 0.9}
     # the others share what is left, in DIET's proportions, so the ranking stays a distribution
     assert ranking == [intent, {"name": "report_problem", "confidence": 0.075}, {"name": "greet", "confidence": 0.025}]
 
 
 def test_diet_request_below_the_threshold_falls_to_its_next_intent() -> None:
-    intent, ranking = decide(RANKING[0], RANKING, 0.2, 0.5, {"bot_challenge"})
+    intent, ranking = decide(RANKING[0], RANKING, 0.2, RULE)
     assert intent == {"name": "report_problem", "confidence": 0.75}
     assert ranking == [intent, {"name": "greet", "confidence": 0.25}]
 
 
-def test_a_bot_challenge_stays_a_bot_challenge_however_much_it_sounds_like_a_request() -> None:
+def test_a_bot_challenge_stays_a_bot_challenge_unless_it_is_clearly_a_request() -> None:
     challenge = {"name": "bot_challenge", "confidence": 0.8}
-    assert decide(challenge, [challenge], 0.97, 0.5, {"bot_challenge"}) == (challenge, [challenge])
+    assert decide(challenge, [challenge], 0.79, RULE) == (challenge, [challenge])
+    intent, ranking = decide(challenge, [challenge], 0.95, RULE)
+    assert intent == {"name": "request_human", "confidence": 0.95}
+    assert ranking == [intent, {"name": "bot_challenge", "confidence": 0.05}]
 
 
 def test_labelled_csv_needs_text_and_label_and_skips_other_labels(tmp_path: Path) -> None:
@@ -109,15 +113,16 @@ def test_extra_data_is_trained_on_when_present_and_skipped_when_missing(classifi
     assert texts[0].get("human_request")["probability"] > texts[1].get("human_request")["probability"]
 
 
-def test_threshold_outside_zero_one_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="threshold"):
+def test_thresholds_out_of_order_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="threshold <= keep_below"):
         HumanRequestClassifier({"threshold": 1.5}, LocalModelStorage(tmp_path), Resource("x"))
+    with pytest.raises(ValueError, match="threshold <= keep_below"):
+        HumanRequestClassifier({"threshold": 0.6, "keep_below": 0.5}, LocalModelStorage(tmp_path), Resource("x"))
 
 
 def test_asks_for_person_is_the_threshold_unless_diet_chose_an_intent_to_keep() -> None:
-    from bot.human_request import asks_for_person
-
-    assert asks_for_person("report_problem", 0.5, 0.5, {"bot_challenge"})
-    assert not asks_for_person("report_problem", 0.49, 0.5, {"bot_challenge"})
-    assert not asks_for_person("bot_challenge", 0.99, 0.5, {"bot_challenge"})
-    assert asks_for_person(None, 0.9, 0.5, set())
+    assert asks_for_person("report_problem", 0.5, RULE)
+    assert not asks_for_person("report_problem", 0.49, RULE)
+    assert not asks_for_person("bot_challenge", 0.79, RULE)
+    assert asks_for_person("bot_challenge", 0.8, RULE)
+    assert asks_for_person(None, 0.9, Rule(0.5, frozenset(), 1.0))
