@@ -11,7 +11,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.problems import Problem, describe_problem
-from actions.trajectory import assess, describe
+from actions.trajectory import Trajectory, describe
 
 __all__ = [
     "asked_to_stop_apologizing",
@@ -82,10 +82,15 @@ def latest_problem(tracker: Tracker) -> Problem | None:
     return None
 
 
-def summary(tracker: Tracker, reason: str, customer: dict[str, Any] | None) -> str:
+def summary(
+    tracker: Tracker,
+    reason: str,
+    customer: dict[str, Any] | None,
+    history: list[dict[str, Any]],
+    problem: Problem | None,
+    trajectory: Trajectory,
+) -> str:
     """A few lines for the agent: who, what, how it went (the trajectory in plain words), why it is escalated."""
-    history = frustration_history(tracker)
-    problem = latest_problem(tracker)
     who = (
         f"{customer.get('name')} ({customer.get('id')}, {customer.get('plan')})"
         if customer
@@ -97,7 +102,7 @@ def summary(tracker: Tracker, reason: str, customer: dict[str, Any] | None) -> s
     levels = [h["level"] for h in history]
     if levels:
         lines.append(f"Frustration over {len(levels)} messages: {' → '.join(levels)}.")
-        lines.append(describe(assess(tracker.events)))
+        lines.append(describe(trajectory))
     apologized = tracker.get_slot("apologized_problems") or []
     lines.append(f"Bot apologised {len(apologized)} time(s)." if apologized else "Bot has not apologised.")
     if tracker.get_slot("apologies_stopped"):

@@ -71,11 +71,13 @@ class ActionHandoff(CandorAction):
         context = await self.context(tracker)
         reason = handoff_reason(tracker)
         problem = latest_problem(tracker)
+        history = frustration_history(tracker)
+        trajectory = assess(tracker.events)
         escalation = {
             "reason": reason,
-            "summary": summary(tracker, reason, context.get("customer")),
-            "frustration": frustration_history(tracker),
-            "trajectory": assess(tracker.events).as_dict(),
+            "summary": summary(tracker, reason, context.get("customer"), history, problem, trajectory),
+            "frustration": history,
+            "trajectory": trajectory.as_dict(),
             "problem": problem.phrase() if problem else None,
         }
         events: list[EventType] = [SlotSet("handoff_offered", False), *self.plain_talk_events(tracker)]

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venv-bot" / "bin"
 HUB_PYTHON = ROOT / ".venv-hub" / "bin" / "python"
 
-__all__ = ["Ports", "Stack", "StackError", "latest_model"]
+__all__ = ["Ports", "Stack", "StackError", "free_port", "latest_model", "wait_until_ready"]
 
 
 class StackError(RuntimeError):
@@ -37,6 +38,17 @@ class Ports:
     rasa: int = 5005
     actions: int = 5055
     host: str = "127.0.0.1"
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Three ports nothing listens on now (for tests running beside a `make run`)."""
+        return cls(hub=free_port(), rasa=free_port(), actions=free_port())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def latest_model(models_dir: Path = ROOT / "models") -> Path:
@@ -155,20 +167,9 @@ class Stack:
             "rasa": f"{self.rasa_url}/status",
             "hub": f"{self.hub_url}/health",
         }
-        deadline = time.monotonic() + timeout
-        pending = dict(checks)
-        while pending:
-            for name, url in list(pending.items()):
-                proc = self.processes[name]
-                if proc.poll() is not None:
-                    raise StackError(f"{name} exited with code {proc.returncode}; see {self.log_path(name)}")
-                if _answers(url):
-                    del pending[name]
-            if pending and time.monotonic() > deadline:
-                raise StackError(
-                    f"not ready after {timeout:.0f}s: {', '.join(pending)} (logs in {self.workdir / 'logs'})"
-                )
-            time.sleep(0.5)
+        wait_until_ready(
+            {name: (self.processes[name], url, self.log_path(name)) for name, url in checks.items()}, timeout
+        )
 
     def stop(self, grace: float = 15.0) -> None:
         for proc in self.processes.values():
@@ -187,6 +188,25 @@ class Stack:
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+
+
+def wait_until_ready(checks: dict[str, tuple[subprocess.Popen[bytes], str, Path]], timeout: float) -> None:
+    """Wait until every process answers 2xx at its URL; StackError if one exits or time runs out.
+
+    `checks`: name -> (process, URL to poll, its log file).
+    """
+    deadline = time.monotonic() + timeout
+    pending = dict(checks)
+    while pending:
+        for name, (proc, url, log) in list(pending.items()):
+            if proc.poll() is not None:
+                raise StackError(f"{name} exited with code {proc.returncode}; see {log}")
+            if _answers(url):
+                del pending[name]
+        if pending and time.monotonic() > deadline:
+            logs = ", ".join(str(log) for _, _, log in pending.values())
+            raise StackError(f"not ready after {timeout:.0f}s: {', '.join(pending)} (logs: {logs})")
+        time.sleep(0.5)
 
 
 def _answers(url: str) -> bool:

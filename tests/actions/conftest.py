@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
-import time
-import urllib.error
+import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,13 +18,9 @@ from rasa_sdk import Tracker
 from actions import settings as settings_module
 
 ROOT = Path(__file__).resolve().parents[2]
-HUB_PYTHON = ROOT / ".venv-hub" / "bin" / "python"
+sys.path.insert(0, str(ROOT / "scripts"))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from stack import HUB_PYTHON, StackError, free_port, wait_until_ready  # noqa: E402
 
 
 class RunningHub:
@@ -81,29 +75,24 @@ class RunningHub:
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
     workdir = tmp_path_factory.mktemp("hub")
-    port, token = _free_port(), secrets.token_urlsafe(24)
+    port, token = free_port(), secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "CANDOR_HUB_PORT": str(port),
         "CANDOR_SERVICE_TOKEN": token,
         "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}",
-        "CANDOR_RASA_URL": f"http://127.0.0.1:{_free_port()}",  # no Rasa here: the actions are called directly
+        "CANDOR_RASA_URL": f"http://127.0.0.1:{free_port()}",  # no Rasa here: the actions are called directly
     }
-    log = (workdir / "hub.log").open("wb")
+    log = workdir / "hub.log"
     process = subprocess.Popen(
-        [str(HUB_PYTHON), "-m", "handoff"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [str(HUB_PYTHON), "-m", "handoff"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except (urllib.error.URLError, OSError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"hub did not start: {(workdir / 'hub.log').read_text()}") from None
-            time.sleep(0.3)
+    try:
+        wait_until_ready({"hub": (process, f"{url}/health", log)}, timeout=60)
+    except StackError:
+        process.kill()
+        raise
     yield RunningHub(url, token)
     process.terminate()
     process.wait(10)

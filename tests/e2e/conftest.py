@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,19 +19,13 @@ from stack import HUB_PYTHON, Ports, Stack, latest_model  # noqa: E402
 AGENT = {"username": "e2e-rita", "name": "Rita", "password": "e2e-password-rita"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     model = Path(os.environ["CANDOR_MODEL"]) if os.environ.get("CANDOR_MODEL") else latest_model()
     running = Stack(
         workdir=tmp_path_factory.mktemp("stack"),
         model=model.resolve(),
-        ports=Ports(hub=_free_port(), rasa=_free_port(), actions=_free_port()),
+        ports=Ports.free(),
     )
     running.start(timeout=240)
     try:
