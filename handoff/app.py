@@ -62,7 +62,7 @@ def create_app(
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_SIZE
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
-    for blueprint in (blueprints.pages, blueprints.customer, blueprints.bot, blueprints.agent):
+    for blueprint in (blueprints.pages, blueprints.customer, blueprints.bot, blueprints.agent, blueprints.alerts):
         app.blueprint(blueprint)
     app.error_handler.add(Exception, error_response)
 

@@ -13,6 +13,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "Agent",
     "AgentSession",
+    "Alert",
     "Audit",
     "Base",
     "Compensation",
@@ -73,6 +74,21 @@ class Incident(Base):
     started_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Set when Alertmanager opened it: the alert group it follows (docs/hub-api.md, "Alerts").
+    group_key: Mapped[str | None] = mapped_column(String(1000), index=True)
+
+
+class Alert(Base):
+    """One firing episode of one Alertmanager alert: its label set's fingerprint and when it started."""
+
+    __tablename__ = "alerts"
+
+    fingerprint: Mapped[str] = mapped_column(String(16), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # firing | resolved
+    ends_at: Mapped[datetime | None]
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Agent(Base):

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from handoff.alertmanager import AlertmanagerPayload
 from handoff.schemas import (
     AgentLogin,
     AgentMessageBody,
@@ -28,7 +29,7 @@ class Route(NamedTuple):
     path: str
     summary: str
     body: type[BaseModel] | None = None
-    auth: str | None = None  # "service" | "agent"
+    auth: str | None = None  # "service" | "agent" | "bearer-service" (the service token as a bearer token)
 
 
 ROUTES = [
@@ -65,6 +66,13 @@ ROUTES = [
         "Record a compensation offer (once per customer and incident)",
         CompensationBody,
         "service",
+    ),
+    Route(
+        "POST",
+        "/api/alerts/alertmanager",
+        "Prometheus Alertmanager webhook (version 4): opens, updates and resolves the group's incident",
+        AlertmanagerPayload,
+        "bearer-service",
     ),
     Route("POST", "/api/agent/login", "Agent login; answers a bearer token", AgentLogin),
     Route("POST", "/api/agent/logout", "End this agent session", auth="agent"),
@@ -139,6 +147,8 @@ def document() -> dict[str, Any]:
             operation["security"] = [{"serviceToken": []}]
         elif route.auth == "agent":
             operation["security"] = [{"agentToken": []}]
+        elif route.auth == "bearer-service":
+            operation["security"] = [{"serviceBearer": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.0.3",
@@ -148,6 +158,7 @@ def document() -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {
                 "serviceToken": {"type": "apiKey", "in": "header", "name": "X-Candor-Service-Token"},
+                "serviceBearer": {"type": "http", "scheme": "bearer", "description": "the service token"},
                 "agentToken": {"type": "http", "scheme": "bearer"},
             },
         },

@@ -16,12 +16,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, event, func, or_, select, update
+from sqlalchemy import CursorResult, event, func, inspect, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from handoff import models, service
+from handoff.alertmanager import (
+    AlertmanagerPayload,
+    alert_incident_id,
+    changed_episodes,
+    incident_severity,
+    incident_title,
+    services_and_regions,
+)
 from handoff.errors import Conflict, NotFound
 from handoff.schemas import (
     Agent,
@@ -105,6 +113,16 @@ def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+def _missing_columns(connection: Any) -> list[str]:
+    """table.column of every mapped column the database's tables lack."""
+    inspector = inspect(connection)
+    missing = []
+    for table in models.Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
+    return missing
+
+
 # Row → record ----------------------------------------------------------------------------------------
 
 
@@ -171,8 +189,16 @@ class Repository:
             yield session
 
     async def create_tables(self) -> None:
+        """Create missing tables; refuse a database made before a column was added (no migrations yet)."""
         async with self.engine.begin() as connection:
             await connection.run_sync(models.Base.metadata.create_all)
+            missing = await connection.run_sync(_missing_columns)
+        if missing:
+            raise RuntimeError(
+                f"the database {self.engine.url.render_as_string(hide_password=True)} was made by an older "
+                f"version of the hub and lacks {', '.join(missing)}; remove it (`make clean` for the demo "
+                "database) or migrate it"
+            )
 
     async def _agents(self, session: AsyncSession, ids: set[int | None]) -> dict[int, Agent]:
         wanted = {i for i in ids if i is not None}
@@ -321,6 +347,101 @@ class Repository:
         async with self._sessions() as session:
             rows = await session.scalars(select(models.Incident).order_by(models.Incident.started_at.desc()))
             return [_incident(r) for r in rows]
+
+    async def apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
+        """Open, update or resolve the incident of an Alertmanager group: (its incident, whether anything changed).
+
+        The rules are in handoff.alertmanager; a repeated or late delivery changes nothing, and writes no
+        audit row. Two copies arriving at once: the second loses the insert race and is re-applied.
+        """
+        try:
+            return await self._apply_alertmanager(payload)
+        except IntegrityError:
+            return await self._apply_alertmanager(payload)
+
+    async def _apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
+        async with self._transaction() as session:
+            keys = [(a.fingerprint, a.startsAt) for a in payload.alerts]
+            stored_rows = {
+                (r.fingerprint, r.starts_at): r
+                for r in await session.scalars(
+                    select(models.Alert).where(models.Alert.fingerprint.in_({f for f, _ in keys}))
+                )
+            }
+            incident = await session.scalar(
+                select(models.Incident)
+                .where(models.Incident.group_key == payload.groupKey, models.Incident.resolved_at.is_(None))
+                .order_by(models.Incident.started_at.desc())
+            )
+            if incident is None:  # the latest incident of the group, to link late resolves to it
+                incident = await session.scalar(
+                    select(models.Incident)
+                    .where(models.Incident.group_key == payload.groupKey)
+                    .order_by(models.Incident.started_at.desc())
+                )
+            changes = changed_episodes(payload, {key: row.status for key, row in stored_rows.items()})
+            if not changes:
+                return (_incident(incident) if incident else None), False
+            firing = [e for e in changes if e.status == "firing"]
+            opened = False
+            if (incident is None or incident.resolved_at is not None) and firing:
+                started = min(e.starts_at for e in firing)
+                services, regions = services_and_regions(changes)
+                incident = models.Incident(
+                    id=alert_incident_id(payload.groupKey, started),
+                    title=incident_title(payload),
+                    status="investigating",
+                    severity=incident_severity(firing),
+                    services=services,
+                    regions=regions,
+                    started_at=started,
+                    resolved_at=None,
+                    facts={},
+                    group_key=payload.groupKey,
+                )
+                session.add(incident)
+                await session.flush()
+                opened = True
+            if incident is None:  # resolves of episodes never seen firing, for a group with no incident
+                return None, False
+            for episode in changes:
+                row = stored_rows.get(episode.key)
+                if row is None:
+                    session.add(
+                        models.Alert(
+                            fingerprint=episode.fingerprint,
+                            starts_at=episode.starts_at,
+                            incident_id=incident.id,
+                            status=episode.status,
+                            ends_at=episode.ends_at,
+                            labels=dict(episode.labels),
+                        )
+                    )
+                else:
+                    row.status, row.ends_at = episode.status, episode.ends_at
+            await session.flush()
+            if not opened and firing and incident.resolved_at is None:
+                incident.severity = incident_severity(firing, incident.severity)
+                services, regions = services_and_regions(firing)
+                incident.services = list(dict.fromkeys([*incident.services, *services]))
+                incident.regions = list(dict.fromkeys([*incident.regions, *regions]))
+            episodes = list(await session.scalars(select(models.Alert).where(models.Alert.incident_id == incident.id)))
+            resolved = False
+            if incident.resolved_at is None and episodes and all(e.status == "resolved" for e in episodes):
+                incident.status = "resolved"
+                incident.resolved_at = max(e.ends_at or models.utcnow() for e in episodes)
+                resolved = True
+            action = "incident_opened" if opened else "incident_resolved" if resolved else "incident_alerts_updated"
+            self._audit(
+                session,
+                "alertmanager",
+                action,
+                None,
+                incident_id=incident.id,
+                group_key=payload.groupKey,
+                alerts=[{"fingerprint": e.fingerprint, "status": e.status} for e in changes],
+            )
+            return _incident(incident), True
 
     async def counts(self) -> dict[str, int]:
         """Rows per table (for tests and health checks)."""

@@ -1,8 +1,9 @@
-"""The hub's routes, one blueprint per kind of caller: customer, bot, agent, pages."""
+"""The hub's routes, one blueprint per kind of caller: customer, bot, agent, monitoring (alerts), pages."""
 
 from handoff.blueprints.agent import bp as agent
+from handoff.blueprints.alerts import bp as alerts
 from handoff.blueprints.bot import bp as bot
 from handoff.blueprints.customer import bp as customer
 from handoff.blueprints.pages import bp as pages
 
-__all__ = ["agent", "bot", "customer", "pages"]
+__all__ = ["agent", "alerts", "bot", "customer", "pages"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from handoff.app import create_app
 from handoff.openapi import ROUTES
+from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
 
 STATIC = ROOT / "handoff" / "static"
@@ -122,3 +125,19 @@ def test_openapi_matches_the_app_routes(make_settings: Any) -> None:
         if method in {"GET", "POST"}
     }
     assert served == {(r.method, r.path.rstrip("/") or "/") for r in ROUTES}
+
+
+async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    repository = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
+    await repository.create_tables()
+    await repository.engine.dispose()
+    with sqlite3.connect(path) as old:  # as a hub from before incidents.group_key made it
+        old.execute("DROP INDEX ix_incidents_group_key")
+        old.execute("ALTER TABLE incidents DROP COLUMN group_key")
+    again = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
+    try:
+        with pytest.raises(RuntimeError, match=r"lacks incidents\.group_key; remove it \(`make clean`"):
+            await again.create_tables()
+    finally:
+        await again.engine.dispose()
