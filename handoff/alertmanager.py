@@ -8,7 +8,8 @@ is no delivery id, so the hub keeps state, not messages:
   later); an episode is stored once, moves from firing to resolved once, and a firing message for an
   episode already resolved is stale and ignored;
 - one alert group (`groupKey`) follows one open incident; the incident resolves when every episode it
-  has seen is resolved, never because an alert is missing from a message (`max_alerts` may cut lists).
+  has seen is resolved and the message lists the whole group (`truncatedAlerts` 0), never because an
+  alert is missing from a message (`max_alerts` may cut lists).
 
 So the same delivery twice changes nothing. Facts for customers are not taken from the alerts'
 annotations (engineers' text): a person writes them, and until then the bot says it has none.
@@ -16,19 +17,17 @@ annotations (engineers' text): a person writes them, and until then the bot says
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
     "AlertmanagerAlert",
     "AlertmanagerPayload",
     "Episode",
-    "alert_incident_id",
     "changed_episodes",
     "incident_severity",
     "incident_title",
@@ -40,14 +39,20 @@ SEVERITIES = {"critical": "critical", "error": "major", "warning": "major", "inf
 SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
 
 
+# A time with its offset (Alertmanager's RFC 3339), kept in UTC so that keys and answers do not depend on it.
+UTCTime = Annotated[AwareDatetime, AfterValidator(lambda t: t.astimezone(UTC))]
+# Go's zero time: Alertmanager's endsAt of an alert still firing.
+ZERO_TIME_YEAR = 1
+
+
 class AlertmanagerAlert(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime  # "0001-01-01T00:00:00Z" while firing
+    startsAt: UTCTime
+    endsAt: UTCTime  # "0001-01-01T00:00:00Z" while firing
     generatorURL: str = ""
     fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
 
@@ -95,7 +100,7 @@ def changed_episodes(payload: AlertmanagerPayload, stored: Mapping[tuple[str, da
             fingerprint=alert.fingerprint,
             starts_at=alert.startsAt,
             status=alert.status,
-            ends_at=alert.endsAt if alert.status == "resolved" else None,
+            ends_at=alert.endsAt if alert.status == "resolved" and alert.endsAt.year > ZERO_TIME_YEAR else None,
             labels=dict(alert.labels),
             severity=SEVERITIES.get(alert.labels.get("severity", "").lower(), "major"),
         )
@@ -128,9 +133,3 @@ def services_and_regions(episodes: list[Episode]) -> tuple[list[str], list[str]]
     services = list(dict.fromkeys(e.labels["service"] for e in episodes if e.labels.get("service")))
     regions = list(dict.fromkeys(e.labels["region"] for e in episodes if e.labels.get("region")))
     return services, regions
-
-
-def alert_incident_id(group_key: str, started_at: datetime) -> str:
-    """A stable id for the incident a group opens at a time (the same delivery always names the same one)."""
-    digest = hashlib.sha256(f"{group_key}|{started_at.isoformat()}".encode()).hexdigest()
-    return f"AM-{digest[:12].upper()}"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -77,6 +77,17 @@ class Incident(Base):
     # Set when Alertmanager opened it: the alert group it follows (docs/hub-api.md, "Alerts").
     group_key: Mapped[str | None] = mapped_column(String(1000), index=True)
 
+    # At most one open incident per alert group: two deliveries racing to open one, one wins.
+    __table_args__ = (
+        Index(
+            "uq_incidents_open_group",
+            "group_key",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
 
 class Alert(Base):
     """One firing episode of one Alertmanager alert: its label set's fingerprint and when it started."""
@@ -85,7 +96,8 @@ class Alert(Base):
 
     fingerprint: Mapped[str] = mapped_column(String(16), primary_key=True)
     starts_at: Mapped[datetime] = mapped_column(primary_key=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # None: seen only resolved, when its group had no incident (kept, so a late firing copy is known stale)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     status: Mapped[str] = mapped_column(String(10))  # firing | resolved
     ends_at: Mapped[datetime | None]
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)

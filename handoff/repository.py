@@ -9,6 +9,7 @@ PostgreSQL store.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from handoff import models, service
 from handoff.alertmanager import (
     AlertmanagerPayload,
-    alert_incident_id,
     changed_episodes,
     incident_severity,
     incident_title,
@@ -114,10 +114,13 @@ def _rowcount(result: Any) -> int:
 
 
 def _missing_columns(connection: Any) -> list[str]:
-    """table.column of every mapped column the database's tables lack."""
+    """table.column of every mapped column the database's existing tables lack."""
     inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
     missing = []
     for table in models.Base.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
         present = {column["name"] for column in inspector.get_columns(table.name)}
         missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
     return missing
@@ -191,8 +194,9 @@ class Repository:
     async def create_tables(self) -> None:
         """Create missing tables; refuse a database made before a column was added (no migrations yet)."""
         async with self.engine.begin() as connection:
-            await connection.run_sync(models.Base.metadata.create_all)
             missing = await connection.run_sync(_missing_columns)
+            if not missing:
+                await connection.run_sync(models.Base.metadata.create_all)
         if missing:
             raise RuntimeError(
                 f"the database {self.engine.url.render_as_string(hide_password=True)} was made by an older "
@@ -351,8 +355,10 @@ class Repository:
     async def apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
         """Open, update or resolve the incident of an Alertmanager group: (its incident, whether anything changed).
 
-        The rules are in handoff.alertmanager; a repeated or late delivery changes nothing, and writes no
-        audit row. Two copies arriving at once: the second loses the insert race and is re-applied.
+        The rules are in handoff.alertmanager. A repeated or late delivery changes nothing and writes no
+        audit row: episodes are inserted once (primary key) and resolved once (`WHERE status = 'firing'`),
+        an incident is opened once per group (a unique index on the open incident's group) and resolved
+        once (`WHERE resolved_at IS NULL`). A delivery that loses an insert race is applied again.
         """
         try:
             return await self._apply_alertmanager(payload)
@@ -361,87 +367,120 @@ class Repository:
 
     async def _apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
         async with self._transaction() as session:
-            keys = [(a.fingerprint, a.startsAt) for a in payload.alerts]
-            stored_rows = {
-                (r.fingerprint, r.starts_at): r
-                for r in await session.scalars(
-                    select(models.Alert).where(models.Alert.fingerprint.in_({f for f, _ in keys}))
-                )
-            }
-            incident = await session.scalar(
-                select(models.Incident)
-                .where(models.Incident.group_key == payload.groupKey, models.Incident.resolved_at.is_(None))
-                .order_by(models.Incident.started_at.desc())
+            keys = {(a.fingerprint, a.startsAt) for a in payload.alerts}
+            rows = await session.scalars(
+                select(models.Alert).where(models.Alert.fingerprint.in_({fingerprint for fingerprint, _ in keys}))
             )
-            if incident is None:  # the latest incident of the group, to link late resolves to it
-                incident = await session.scalar(
-                    select(models.Incident)
-                    .where(models.Incident.group_key == payload.groupKey)
-                    .order_by(models.Incident.started_at.desc())
-                )
-            changes = changed_episodes(payload, {key: row.status for key, row in stored_rows.items()})
-            if not changes:
-                return (_incident(incident) if incident else None), False
-            firing = [e for e in changes if e.status == "firing"]
-            opened = False
-            if (incident is None or incident.resolved_at is not None) and firing:
-                started = min(e.starts_at for e in firing)
-                services, regions = services_and_regions(changes)
-                incident = models.Incident(
-                    id=alert_incident_id(payload.groupKey, started),
+            stored = {(r.fingerprint, r.starts_at): r for r in rows if (r.fingerprint, r.starts_at) in keys}
+            group = await session.scalar(
+                select(models.Incident)
+                .where(models.Incident.group_key == payload.groupKey)
+                .order_by(models.Incident.resolved_at.is_not(None), models.Incident.started_at.desc())
+            )
+            open_incident = group if group is not None and group.resolved_at is None else None
+            changes = changed_episodes(payload, {key: row.status for key, row in stored.items()})
+            new_firing = [e for e in changes if e.status == "firing" and e.key not in stored]
+            opened = open_incident is None and bool(new_firing)
+            if opened:
+                services, regions = services_and_regions(new_firing)
+                open_incident = models.Incident(
+                    id=f"AM-{uuid.uuid4().hex[:12].upper()}",
                     title=incident_title(payload),
                     status="investigating",
-                    severity=incident_severity(firing),
+                    severity=incident_severity(new_firing),
                     services=services,
                     regions=regions,
-                    started_at=started,
+                    started_at=min(e.starts_at for e in new_firing),
                     resolved_at=None,
                     facts={},
                     group_key=payload.groupKey,
                 )
-                session.add(incident)
+                session.add(open_incident)
                 await session.flush()
-                opened = True
-            if incident is None:  # resolves of episodes never seen firing, for a group with no incident
-                return None, False
+            elif open_incident is not None and new_firing:
+                services, regions = services_and_regions(new_firing)
+                open_incident.severity = incident_severity(new_firing, open_incident.severity)
+                open_incident.services = list(dict.fromkeys([*open_incident.services, *services]))
+                open_incident.regions = list(dict.fromkeys([*open_incident.regions, *regions]))
+                open_incident.started_at = min([open_incident.started_at, *(e.starts_at for e in new_firing)])
+            applied, touched = [], set()
             for episode in changes:
-                row = stored_rows.get(episode.key)
-                if row is None:
+                row = stored.get(episode.key)
+                if row is None:  # new: firing joins the group's open incident; resolved joins it if any
+                    incident_id = open_incident.id if open_incident is not None else None
                     session.add(
                         models.Alert(
                             fingerprint=episode.fingerprint,
                             starts_at=episode.starts_at,
-                            incident_id=incident.id,
+                            incident_id=incident_id,
                             status=episode.status,
                             ends_at=episode.ends_at,
                             labels=dict(episode.labels),
                         )
                     )
+                elif _rowcount(
+                    await session.execute(
+                        update(models.Alert)
+                        .where(
+                            models.Alert.fingerprint == episode.fingerprint,
+                            models.Alert.starts_at == episode.starts_at,
+                            models.Alert.status == "firing",
+                        )
+                        .values(status="resolved", ends_at=episode.ends_at)
+                    )
+                ):  # resolved, whatever group the alert now arrives in
+                    incident_id = row.incident_id
                 else:
-                    row.status, row.ends_at = episode.status, episode.ends_at
+                    continue  # another delivery resolved it first
+                applied.append(episode)
+                if incident_id is not None:
+                    touched.add(incident_id)
+            if open_incident is not None:  # a complete message may finish it even when it changes no alert
+                touched.add(open_incident.id)
             await session.flush()
-            if not opened and firing and incident.resolved_at is None:
-                incident.severity = incident_severity(firing, incident.severity)
-                services, regions = services_and_regions(firing)
-                incident.services = list(dict.fromkeys([*incident.services, *services]))
-                incident.regions = list(dict.fromkeys([*incident.regions, *regions]))
-            episodes = list(await session.scalars(select(models.Alert).where(models.Alert.incident_id == incident.id)))
-            resolved = False
-            if incident.resolved_at is None and episodes and all(e.status == "resolved" for e in episodes):
-                incident.status = "resolved"
-                incident.resolved_at = max(e.ends_at or models.utcnow() for e in episodes)
-                resolved = True
+            resolved = await self._resolve_finished(session, touched) if payload.truncatedAlerts == 0 else []
+            if not applied and not resolved:
+                return (_incident(group) if group else None), False
+            reported = open_incident or group
+            if reported is None and touched:
+                reported = await session.get(models.Incident, sorted(touched)[0])
+            if reported is not None:
+                await session.refresh(reported)
             action = "incident_opened" if opened else "incident_resolved" if resolved else "incident_alerts_updated"
             self._audit(
                 session,
                 "alertmanager",
                 action,
                 None,
-                incident_id=incident.id,
+                incidents=sorted(touched),
+                resolved=resolved,
                 group_key=payload.groupKey,
-                alerts=[{"fingerprint": e.fingerprint, "status": e.status} for e in changes],
+                alerts=[{"fingerprint": e.fingerprint, "status": e.status} for e in applied],
             )
-            return _incident(incident), True
+            return (_incident(reported) if reported else None), True
+
+    async def _resolve_finished(self, session: AsyncSession, incident_ids: set[str]) -> list[str]:
+        """Resolve each of these incidents whose alerts have all resolved (once); the ids resolved now."""
+        resolved = []
+        for incident_id in sorted(incident_ids):
+            alerts = list(
+                await session.scalars(
+                    select(models.Alert)
+                    .where(models.Alert.incident_id == incident_id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            if not alerts or any(a.status != "resolved" for a in alerts):
+                continue
+            ended = max(a.ends_at or models.utcnow() for a in alerts)
+            result = await session.execute(
+                update(models.Incident)
+                .where(models.Incident.id == incident_id, models.Incident.resolved_at.is_(None))
+                .values(status="resolved", resolved_at=ended)
+            )
+            if _rowcount(result):
+                resolved.append(incident_id)
+        return resolved
 
     async def counts(self) -> dict[str, int]:
         """Rows per table (for tests and health checks)."""

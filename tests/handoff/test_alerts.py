@@ -6,6 +6,7 @@ The payloads in tests/handoff/data are Alertmanager's version-4 format byte for 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -49,7 +50,7 @@ async def test_a_firing_group_opens_one_incident_without_inventing_facts(hub: An
     assert incident["started_at"].startswith("2026-11-29T07:41:15.482913")  # the earliest alert's start
     assert incident["resolved_at"] is None
     assert set(incident["facts"].values()) == {""}  # people write the facts; the bot says it has none yet
-    assert incident["id"] in {i.id for i in await hub.repository.incidents()}
+    assert [i.id for i in await alert_incidents(hub)] == [incident["id"]]
 
 
 async def test_the_same_delivery_twice_changes_nothing(hub: Any) -> None:
@@ -100,13 +101,18 @@ async def test_a_new_firing_episode_after_the_resolve_opens_a_new_incident(hub: 
     assert {i.id: i.status for i in await hub.repository.incidents()}[first["id"]] == "resolved"
 
 
-async def test_a_warning_raises_nothing_and_a_later_critical_raises_the_severity(hub: Any) -> None:
+async def test_severity_is_raised_by_a_critical_alert_and_never_lowered(hub: Any) -> None:
     warning = json.loads(FIRING)
     warning["alerts"] = warning["alerts"][:1]
     warning["alerts"][0]["labels"]["severity"] = "warning"
     assert (await deliver(hub, warning))["incident"]["severity"] == "major"
     raised = await deliver(hub, FIRING)  # the second alert of the group, critical
     assert raised["changed"] is True and raised["incident"]["severity"] == "critical"
+    later = json.loads(FIRING)
+    later["alerts"] = [{**later["alerts"][0], "fingerprint": "0123456789abcdef", "startsAt": "2026-11-29T08:00:00Z"}]
+    later["alerts"][0]["labels"] = {**later["alerts"][0]["labels"], "severity": "info", "exchange": "lis-belem"}
+    lowered = await deliver(hub, later)
+    assert lowered["changed"] is True and lowered["incident"]["severity"] == "critical"
 
 
 @pytest.mark.parametrize(
@@ -116,6 +122,7 @@ async def test_a_warning_raises_nothing_and_a_later_critical_raises_the_severity
         (lambda p: p.update(alerts=[]), "alerts"),
         (lambda p: p["alerts"][0].update(fingerprint="not-a-fingerprint"), "fingerprint"),
         (lambda p: p["alerts"][0].update(startsAt="yesterday"), "startsAt"),
+        (lambda p: p["alerts"][0].update(startsAt="2026-11-29T07:41:15"), "startsAt"),  # no offset
         (lambda p: p.pop("groupKey"), "groupKey"),
     ],
 )
@@ -133,3 +140,56 @@ async def test_it_needs_the_service_token_as_a_bearer_token(hub: Any) -> None:
         response = await hub.client.post(URL, content=FIRING, headers=wrong)
         assert response.status_code == 401
     assert [i for i in await hub.repository.incidents() if i.id.startswith("AM-")] == []
+
+
+async def test_two_copies_at_once_change_things_once(hub: Any) -> None:
+    first, second = await asyncio.gather(deliver(hub, FIRING), deliver(hub, FIRING))
+    assert sorted([first["changed"], second["changed"]]) == [False, True]
+    assert len(await alert_incidents(hub)) == 1
+    audit = (await hub.repository.counts())["audit"]
+    first, second = await asyncio.gather(deliver(hub, RESOLVED), deliver(hub, RESOLVED))
+    assert sorted([first["changed"], second["changed"]]) == [False, True]
+    assert (await hub.repository.counts())["audit"] == audit + 1
+    assert [i.status for i in await alert_incidents(hub)] == ["resolved"]
+
+
+async def test_two_halves_of_a_group_at_once_open_one_incident(hub: Any) -> None:
+    halves = [json.loads(FIRING), json.loads(FIRING)]
+    halves[0]["alerts"], halves[1]["alerts"] = halves[0]["alerts"][:1], halves[1]["alerts"][1:]
+    await asyncio.gather(*(deliver(hub, half) for half in halves))
+    assert len(await alert_incidents(hub)) == 1
+    assert (await deliver(hub, RESOLVED))["incident"]["status"] == "resolved"
+
+
+async def test_a_firing_copy_arriving_after_the_resolve_opens_nothing(hub: Any) -> None:
+    assert await deliver(hub, RESOLVED) == {"incident": None, "changed": True}  # kept: the episodes are over
+    assert await deliver(hub, FIRING) == {"incident": None, "changed": False}
+    assert await alert_incidents(hub) == []
+
+
+async def test_a_resolve_arriving_under_another_group_key_still_resolves_the_incident(hub: Any) -> None:
+    incident_id = (await deliver(hub, FIRING))["incident"]["id"]
+    regrouped = json.loads(RESOLVED)
+    regrouped["groupKey"] = '{}/{team="network"}:{alertname="FibreAccessDown"}'  # after a group_by change
+    await deliver(hub, regrouped)
+    assert {i.id: i.status for i in await alert_incidents(hub)} == {incident_id: "resolved"}
+
+
+async def test_a_truncated_resolve_does_not_resolve_the_incident(hub: Any) -> None:
+    await deliver(hub, FIRING)
+    truncated = json.loads(RESOLVED)
+    truncated["truncatedAlerts"] = 3  # alerts of the group that Alertmanager did not list may still fire
+    assert (await deliver(hub, truncated))["incident"]["resolved_at"] is None
+    assert (await deliver(hub, RESOLVED))["incident"]["resolved_at"] is not None
+
+
+async def test_the_same_instant_with_another_offset_is_the_same_alert(hub: Any) -> None:
+    first = await deliver(hub, FIRING)
+    shifted = json.loads(FIRING)
+    shifted["alerts"][0]["startsAt"] = "2026-11-29T09:41:15.482913204+02:00"
+    shifted["alerts"][1]["startsAt"] = "2026-11-29T09:41:45.482913204+02:00"
+    assert await deliver(hub, shifted) == {**first, "changed": False}
+
+
+async def alert_incidents(hub: Any) -> list[Any]:
+    return [i for i in await hub.repository.incidents() if i.id.startswith("AM-")]

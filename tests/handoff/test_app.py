@@ -132,12 +132,16 @@ async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_
     repository = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
     await repository.create_tables()
     await repository.engine.dispose()
-    with sqlite3.connect(path) as old:  # as a hub from before incidents.group_key made it
+    with sqlite3.connect(path) as old:  # as a hub from before incidents.group_key and alerts made it
         old.execute("DROP INDEX ix_incidents_group_key")
+        old.execute("DROP INDEX uq_incidents_open_group")
         old.execute("ALTER TABLE incidents DROP COLUMN group_key")
+        old.execute("DROP TABLE alerts")
     again = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
     try:
         with pytest.raises(RuntimeError, match=r"lacks incidents\.group_key; remove it \(`make clean`"):
             await again.create_tables()
     finally:
         await again.engine.dispose()
+    with sqlite3.connect(path) as refused:  # and left as it was
+        assert "alerts" not in {name for (name,) in refused.execute("SELECT name FROM sqlite_master")}
