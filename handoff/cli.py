@@ -1,4 +1,11 @@
-"""`python -m handoff.cli add-agent --username U --name N`: add an agent (password from stdin or a prompt)."""
+"""`python -m handoff.cli`: manage the hub from a shell (docs/hub-api.md has the same operations over HTTP).
+
+- `add-agent --username U --name N`: add an agent (password from stdin or a prompt).
+- `incident-open --title T --severity S [--service X]... [--region R]... [facts]`: open an incident.
+- `incident-update ID [--status S] [--severity S] [--title T] [--service X]... [--region R]... [facts]`:
+  change one; `--status resolved` resolves it. Facts: `--what-happened`, `--doing`, `--next-update`, `--eta`.
+- `incident-list`: every incident, newest first.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,25 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
 
 from handoff.auth import hash_password
 from handoff.errors import HubError
 from handoff.repository import Repository, create_engine
+from handoff.schemas import Incident, IncidentBody, IncidentUpdateBody
 from handoff.settings import Settings, SettingsError
 
 MIN_PASSWORD = 8
+FACTS = {
+    "what_happened": "--what-happened",
+    "what_we_are_doing": "--doing",
+    "next_update": "--next-update",
+    "eta": "--eta",
+}
+Result = TypeVar("Result")
 
 
 def read_password() -> str:
@@ -25,14 +44,73 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def add_agent(settings: Settings, username: str, name: str, password: str) -> str:
+async def with_store(settings: Settings, work: Callable[[Repository], Awaitable[Result]]) -> Result:
     repository = Repository(create_engine(settings.database_url))
     try:
         await repository.create_tables()
-        agent = await repository.add_agent(username, name, hash_password(password), actor="cli")
-        return f"added agent {agent.username} ({agent.display_name}), id {agent.id}"
+        return await work(repository)
     finally:
         await repository.engine.dispose()
+
+
+async def add_agent(settings: Settings, username: str, name: str, password: str) -> str:
+    agent = await with_store(
+        settings, lambda repository: repository.add_agent(username, name, hash_password(password), actor="cli")
+    )
+    return f"added agent {agent.username} ({agent.display_name}), id {agent.id}"
+
+
+def describe(incident: Incident) -> str:
+    state = f"resolved {incident.resolved_at:%Y-%m-%d %H:%M}" if incident.resolved_at else incident.status
+    where = ", ".join([*incident.services, *incident.regions]) or "-"
+    return f"{incident.id}  {incident.severity:<8}  {state:<22}  {incident.title}  ({where})"
+
+
+def incident_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given, as the API's body (facts nested; options left out are not in it)."""
+    fields: dict[str, Any] = {
+        k: v for k in ("title", "severity", "status") if (v := getattr(args, k, None)) is not None
+    }
+    if args.service is not None:
+        fields["services"] = args.service
+    if args.region is not None:
+        fields["regions"] = args.region
+    facts = {field: value for field in FACTS if (value := getattr(args, field)) is not None}
+    if facts:
+        fields["facts"] = facts
+    return fields
+
+
+def incident_options(command: argparse.ArgumentParser, opening: bool) -> None:
+    command.add_argument("--title", required=opening)
+    command.add_argument("--severity", required=opening, help="minor, major or critical")
+    command.add_argument("--status", help="investigating, identified, monitoring" + ("" if opening else " or resolved"))
+    command.add_argument("--service", action="append", help="an affected service (repeat for several)")
+    command.add_argument("--region", action="append", help="an affected region (repeat for several)")
+    for field, option in FACTS.items():
+        command.add_argument(option, dest=field, help=f"customer-facing fact: {field.replace('_', ' ')}")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> str:
+    if args.command == "add-agent":
+        password = read_password()
+        if len(password) < MIN_PASSWORD:
+            raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+        if not 0 < len(args.username) <= 64 or not 0 < len(args.name) <= 100:
+            raise ValueError("username (1-64 characters) and name (1-100 characters) are required")
+        return asyncio.run(add_agent(settings, args.username, args.name, password))
+    if args.command == "incident-open":
+        body = IncidentBody.model_validate(incident_fields(args))
+        opened = asyncio.run(with_store(settings, lambda repository: repository.open_incident(body, "cli")))
+        return f"opened {describe(opened)}"
+    if args.command == "incident-update":
+        update = IncidentUpdateBody.model_validate(incident_fields(args))
+        changed = asyncio.run(
+            with_store(settings, lambda repository: repository.update_incident(args.incident_id, update, "cli"))
+        )
+        return f"updated {describe(changed)}"
+    incidents = asyncio.run(with_store(settings, lambda repository: repository.incidents()))
+    return "\n".join(describe(i) for i in incidents) or "no incidents"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,15 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("add-agent", help="add an agent who can log in to the console")
     add.add_argument("--username", required=True)
     add.add_argument("--name", required=True, help="display name shown to customers")
+    incident_options(commands.add_parser("incident-open", help="open an incident"), opening=True)
+    update = commands.add_parser("incident-update", help="change an incident; --status resolved resolves it")
+    update.add_argument("incident_id")
+    incident_options(update, opening=False)
+    commands.add_parser("incident-list", help="every incident, newest first")
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env()
-        password = read_password()
-        if len(password) < MIN_PASSWORD:
-            raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
-        if not 0 < len(args.username) <= 64 or not 0 < len(args.name) <= 100:
-            raise ValueError("username (1-64 characters) and name (1-100 characters) are required")
-        print(asyncio.run(add_agent(settings, args.username, args.name, password)))
+        print(run(args, Settings.from_env()))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 1
     except (SettingsError, ValueError, HubError) as error:
         message = error.message if isinstance(error, HubError) else str(error)
         print(f"error: {message}", file=sys.stderr)

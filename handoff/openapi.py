@@ -17,6 +17,8 @@ from handoff.schemas import (
     CompensationBody,
     EscalationBody,
     HandbackBody,
+    IncidentBody,
+    IncidentUpdateBody,
     ResolveBody,
     WebhookBody,
 )
@@ -107,6 +109,14 @@ ROUTES = [
     Route("POST", "/api/agent/conversations/{conversation_id}/resolve", "Close the conversation", ResolveBody, "agent"),
     Route("GET", "/api/agent/customers/{customer_id}", "A customer of the directory", auth="agent"),
     Route("GET", "/api/agent/incidents", "All incidents", auth="agent"),
+    Route("POST", "/api/agent/incidents", "Open an incident (answers 201 with it)", IncidentBody, "agent"),
+    Route(
+        "PATCH",
+        "/api/agent/incidents/{incident_id}",
+        "Change an incident: title, severity, services, regions, status (resolved resolves), facts",
+        IncidentUpdateBody,
+        "agent",
+    ),
 ]
 
 _ERROR = {

@@ -40,7 +40,10 @@ from handoff.schemas import (
     Escalation,
     EscalationBody,
     Incident,
+    IncidentBody,
     IncidentFacts,
+    IncidentFactsBody,
+    IncidentUpdateBody,
     Message,
 )
 
@@ -111,6 +114,11 @@ class QueueItem:
 
 def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _given(facts: IncidentFactsBody | None) -> dict[str, str]:
+    """The facts a body sets (left-out fields are None and change nothing)."""
+    return facts.model_dump(exclude_none=True) if facts is not None else {}
 
 
 def _missing_columns(connection: Any) -> list[str]:
@@ -285,10 +293,8 @@ class Repository:
     async def upsert_seed(
         self, customers: Sequence[Customer], incidents: Sequence[Incident], agents: Sequence[AgentSeed]
     ) -> None:
-        """Insert or update the seed's customers, incidents and agents (safe to run at every start).
-
-        An incident already stored keeps its started_at: seeds may give it relative to load time.
-        """
+        """Insert or update the seed's customers and agents, and insert its incidents that are not stored yet
+        (safe to run at every start: an incident edited since, by a person or an alert, stays as it is)."""
         async with self._transaction() as session:
             for c in customers:
                 await session.merge(
@@ -304,21 +310,21 @@ class Repository:
                         services=list(c.services),
                     )
                 )
-            for i in incidents:
-                stored = await session.get(models.Incident, i.id)
-                await session.merge(
-                    models.Incident(
-                        id=i.id,
-                        title=i.title,
-                        status=i.status,
-                        severity=i.severity,
-                        services=list(i.services),
-                        regions=list(i.regions),
-                        started_at=stored.started_at if stored else i.started_at,
-                        resolved_at=i.resolved_at,
-                        facts=i.facts.model_dump(),
+            for i in incidents:  # added once: after that, people and alerts change them, not restarts
+                if await session.get(models.Incident, i.id) is None:
+                    session.add(
+                        models.Incident(
+                            id=i.id,
+                            title=i.title,
+                            status=i.status,
+                            severity=i.severity,
+                            services=list(i.services),
+                            regions=list(i.regions),
+                            started_at=i.started_at,
+                            resolved_at=i.resolved_at,
+                            facts=i.facts.model_dump(),
+                        )
                     )
-                )
             for a in agents:
                 row = await session.scalar(select(models.Agent).where(models.Agent.username == a.username))
                 if row is None:
@@ -351,6 +357,49 @@ class Repository:
         async with self._sessions() as session:
             rows = await session.scalars(select(models.Incident).order_by(models.Incident.started_at.desc()))
             return [_incident(r) for r in rows]
+
+    async def open_incident(self, body: IncidentBody, actor: str) -> Incident:
+        """A new incident, opened by a person (`actor`: agent:<username> or cli)."""
+        async with self._transaction() as session:
+            row = models.Incident(
+                id=f"INC-{uuid.uuid4().hex[:8].upper()}",
+                title=body.title,
+                status=body.status,
+                severity=body.severity,
+                services=list(body.services),
+                regions=list(body.regions),
+                started_at=models.utcnow(),
+                resolved_at=None,
+                facts=IncidentFacts().model_copy(update=_given(body.facts)).model_dump(),
+                group_key=None,
+            )
+            session.add(row)
+            await session.flush()
+            self._audit(session, actor, "incident_opened", None, incident_id=row.id, **body.model_dump(mode="json"))
+            return _incident(row)
+
+    async def update_incident(self, incident_id: str, body: IncidentUpdateBody, actor: str) -> Incident:
+        """Change what the body gives; `resolved` sets resolved_at, another status on a resolved one reopens it."""
+        try:
+            async with self._transaction() as session:
+                row = await session.get(models.Incident, incident_id)
+                if row is None:
+                    raise NotFound(f"no incident {incident_id}")
+                changes = {k: v for k, v in body.model_dump(exclude_none=True, exclude={"facts"}).items()}
+                for field, value in changes.items():
+                    setattr(row, field, list(value) if isinstance(value, list) else value)
+                if body.facts is not None:
+                    row.facts = {**IncidentFacts().model_dump(), **row.facts, **_given(body.facts)}
+                    changes["facts"] = _given(body.facts)
+                if body.status == "resolved" and row.resolved_at is None:
+                    row.resolved_at = models.utcnow()
+                elif body.status is not None and body.status != "resolved":
+                    row.resolved_at = None
+                await session.flush()
+                self._audit(session, actor, "incident_updated", None, incident_id=incident_id, **changes)
+                return _incident(row)
+        except IntegrityError:
+            raise Conflict(f"incident {incident_id} cannot reopen: its alert group has another open incident") from None
 
     async def apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
         """Open, update or resolve the incident of an Alertmanager group: (its incident, whether anything changed).

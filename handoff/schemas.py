@@ -22,7 +22,10 @@ __all__ = [
     "FrustrationPoint",
     "HandbackBody",
     "Incident",
+    "IncidentBody",
     "IncidentFacts",
+    "IncidentFactsBody",
+    "IncidentUpdateBody",
     "Message",
     "QueueInfo",
     "ResolveBody",
@@ -38,6 +41,10 @@ FrustrationTrend = Literal["calm", "rising", "sustained", "falling"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 Sender = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+Severity = Literal["minor", "major", "critical"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Fact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 
 class Record(BaseModel):
@@ -217,6 +224,37 @@ class CompensationBody(Body):
             except ArithmeticError:
                 raise ValueError("amount must be a decimal string like '5.17'") from None
         return value
+
+
+class IncidentFactsBody(Body):
+    """Customer-facing facts, written by people (docs/hub-api.md, "Shapes"); a field left out is unchanged."""
+
+    what_happened: Fact | None = None
+    what_we_are_doing: Fact | None = None
+    next_update: Fact | None = None
+    eta: Fact | None = None
+
+
+class IncidentBody(Body):
+    """POST /api/agent/incidents: an operator opens an incident."""
+
+    title: Title
+    severity: Severity
+    services: list[Name] = Field(default_factory=list, max_length=20)
+    regions: list[Name] = Field(default_factory=list, max_length=50)
+    status: Literal["investigating", "identified", "monitoring"] = "investigating"
+    facts: IncidentFactsBody = Field(default_factory=IncidentFactsBody)
+
+
+class IncidentUpdateBody(Body):
+    """PATCH /api/agent/incidents/{id}: what changes; status `resolved` resolves, another status reopens."""
+
+    title: Title | None = None
+    severity: Severity | None = None
+    services: list[Name] | None = Field(default=None, max_length=20)
+    regions: list[Name] | None = Field(default=None, max_length=50)
+    status: IncidentStatus | None = None
+    facts: IncidentFactsBody | None = None
 
 
 class AgentLogin(Body):

@@ -11,7 +11,15 @@ from handoff import flows
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import NotFound, Unauthorized
 from handoff.http import body_of, hub_of, query_int
-from handoff.schemas import Agent, AgentLogin, AgentMessageBody, HandbackBody, ResolveBody
+from handoff.schemas import (
+    Agent,
+    AgentLogin,
+    AgentMessageBody,
+    HandbackBody,
+    IncidentBody,
+    IncidentUpdateBody,
+    ResolveBody,
+)
 
 __all__ = ["SESSION_TTL", "bp"]
 
@@ -121,3 +129,17 @@ async def customer(request: Request, customer_id: str) -> HTTPResponse:
 async def incidents(request: Request) -> HTTPResponse:
     found = await hub_of(request).repository.incidents()
     return json({"incidents": [i.model_dump(mode="json") for i in found]})
+
+
+@bp.post("/incidents")
+async def open_incident(request: Request) -> HTTPResponse:
+    body = body_of(request, IncidentBody)
+    incident = await hub_of(request).repository.open_incident(body, f"agent:{_agent(request).username}")
+    return json({"incident": incident.model_dump(mode="json")}, status=201)
+
+
+@bp.patch("/incidents/<incident_id:str>")
+async def update_incident(request: Request, incident_id: str) -> HTTPResponse:
+    body = body_of(request, IncidentUpdateBody)
+    incident = await hub_of(request).repository.update_incident(incident_id, body, f"agent:{_agent(request).username}")
+    return json({"incident": incident.model_dump(mode="json")})

@@ -61,3 +61,39 @@ def test_add_agent_refuses_a_short_password(tmp_path: Path) -> None:
 def test_cli_needs_the_service_token(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "add-agent", "--username", "x", "--name", "X", CANDOR_SERVICE_TOKEN="")
     assert result.returncode == 1 and "CANDOR_SERVICE_TOKEN" in result.stderr
+
+
+def test_an_operator_opens_updates_and_resolves_an_incident_from_the_shell(tmp_path: Path) -> None:
+    opened = run_cli(
+        tmp_path,
+        "incident-open",
+        "--title",
+        "TV outage in Faro",
+        "--severity",
+        "major",
+        "--service",
+        "tv",
+        "--region",
+        "Faro",
+        "--what-happened",
+        "A satellite feed failed at 20:00.",
+    )
+    assert opened.returncode == 0, opened.stderr
+    incident_id = opened.stdout.split()[1]
+    assert incident_id.startswith("INC-") and "investigating" in opened.stdout and "(tv, Faro)" in opened.stdout
+
+    updated = run_cli(tmp_path, "incident-update", incident_id, "--status", "identified", "--eta", "by 22:00 today")
+    assert updated.returncode == 0, updated.stderr
+    resolved = run_cli(tmp_path, "incident-update", incident_id, "--status", "resolved")
+    assert resolved.returncode == 0 and "resolved 20" in resolved.stdout
+
+    listed = run_cli(tmp_path, "incident-list")
+    assert listed.returncode == 0 and incident_id in listed.stdout and "TV outage in Faro" in listed.stdout
+
+
+def test_bad_incident_commands_say_what_is_wrong(tmp_path: Path) -> None:
+    bad = run_cli(tmp_path, "incident-open", "--title", "Outage", "--severity", "huge")
+    assert bad.returncode == 1 and "severity" in bad.stderr
+    missing = run_cli(tmp_path, "incident-update", "INC-NOPE", "--status", "resolved")
+    assert missing.returncode == 1 and "no incident INC-NOPE" in missing.stderr
+    assert run_cli(tmp_path, "incident-list").stdout.strip() == "no incidents"
