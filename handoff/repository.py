@@ -382,10 +382,20 @@ class Repository:
         """Change what the body gives; `resolved` sets resolved_at, another status on a resolved one reopens it."""
         try:
             async with self._transaction() as session:
-                row = await session.get(models.Incident, incident_id)
+                # Take the row's write lock before reading it (SQLite: the database's), so that two edits
+                # at once apply one after the other instead of the second overwriting the first.
+                touched = await session.execute(
+                    update(models.Incident)
+                    .where(models.Incident.id == incident_id)
+                    .values(title=models.Incident.title)
+                    .execution_options(synchronize_session=False)
+                )
+                if not _rowcount(touched):
+                    raise NotFound(f"no incident {incident_id}")
+                row = await session.get(models.Incident, incident_id, populate_existing=True)
                 if row is None:
                     raise NotFound(f"no incident {incident_id}")
-                changes = {k: v for k, v in body.model_dump(exclude_none=True, exclude={"facts"}).items()}
+                changes = body.model_dump(exclude_none=True, exclude={"facts"})
                 for field, value in changes.items():
                     setattr(row, field, list(value) if isinstance(value, list) else value)
                 if body.facts is not None:

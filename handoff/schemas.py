@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 __all__ = [
     "MAX_TEXT",
@@ -226,8 +226,20 @@ class CompensationBody(Body):
         return value
 
 
-class IncidentFactsBody(Body):
-    """Customer-facing facts, written by people (docs/hub-api.md, "Shapes"); a field left out is unchanged."""
+class PartialBody(Body):
+    """A body whose fields may be left out (unchanged) but, when given, are not null."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> PartialBody:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null: leave a field out to keep it")
+        return self
+
+
+class IncidentFactsBody(PartialBody):
+    """Customer-facing facts, written by people (docs/hub-api.md, "Shapes"); a field left out is unchanged,
+    an empty one is cleared."""
 
     what_happened: Fact | None = None
     what_we_are_doing: Fact | None = None
@@ -246,7 +258,7 @@ class IncidentBody(Body):
     facts: IncidentFactsBody = Field(default_factory=IncidentFactsBody)
 
 
-class IncidentUpdateBody(Body):
+class IncidentUpdateBody(PartialBody):
     """PATCH /api/agent/incidents/{id}: what changes; status `resolved` resolves, another status reopens."""
 
     title: Title | None = None
@@ -255,6 +267,15 @@ class IncidentUpdateBody(Body):
     regions: list[Name] | None = Field(default=None, max_length=50)
     status: IncidentStatus | None = None
     facts: IncidentFactsBody | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> IncidentUpdateBody:
+        given = set(self.model_fields_set)
+        if self.facts is not None and not self.facts.model_fields_set:
+            given.discard("facts")
+        if not given:
+            raise ValueError("nothing to change: give at least one field")
+        return self
 
 
 class AgentLogin(Body):

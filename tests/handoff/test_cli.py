@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -84,6 +85,13 @@ def test_an_operator_opens_updates_and_resolves_an_incident_from_the_shell(tmp_p
 
     updated = run_cli(tmp_path, "incident-update", incident_id, "--status", "identified", "--eta", "by 22:00 today")
     assert updated.returncode == 0, updated.stderr
+    repository = Repository(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"))
+    try:
+        stored = {i.id: i for i in asyncio.run(repository.incidents())}[incident_id]
+    finally:
+        asyncio.run(repository.engine.dispose())
+    assert (stored.status, stored.facts.eta) == ("identified", "by 22:00 today")
+    assert stored.facts.what_happened == "A satellite feed failed at 20:00."
     resolved = run_cli(tmp_path, "incident-update", incident_id, "--status", "resolved")
     assert resolved.returncode == 0 and "resolved 20" in resolved.stdout
 
@@ -97,3 +105,5 @@ def test_bad_incident_commands_say_what_is_wrong(tmp_path: Path) -> None:
     missing = run_cli(tmp_path, "incident-update", "INC-NOPE", "--status", "resolved")
     assert missing.returncode == 1 and "no incident INC-NOPE" in missing.stderr
     assert run_cli(tmp_path, "incident-list").stdout.strip() == "no incidents"
+    nothing = run_cli(tmp_path, "incident-update", "INC-NOPE")
+    assert nothing.returncode == 1 and "nothing to change" in nothing.stderr

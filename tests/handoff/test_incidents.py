@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from handoff.app import prepare_store
+
+DATA = Path(__file__).parent / "data"
 
 OUTAGE = {
     "title": "Mobile data outage in Porto",
@@ -89,8 +94,47 @@ async def test_bad_incidents_are_refused_naming_the_field(hub: Any, body: dict[s
 
 async def test_updates_are_checked_too(hub: Any) -> None:
     headers = await hub.login()
-    assert (await patch(hub, headers, "INC-2041", {"status": "fixed"})).status_code == 400
+    before, audit = await hub.repository.incidents(), (await hub.repository.counts())["audit"]
+    refused = {
+        "fixed": ({"status": "fixed"}, 400, "status"),
+        "empty": ({}, 400, "nothing to change"),
+        "empty facts": ({"facts": {}}, 400, "nothing to change"),
+        "null title": ({"title": None}, 400, "title cannot be null"),
+        "null fact": ({"facts": {"eta": None}}, 400, "eta cannot be null"),
+    }
+    for body, status, message in refused.values():
+        response = await patch(hub, headers, "INC-2041", body)
+        assert response.status_code == status and message in response.text, response.text
     assert (await patch(hub, headers, "INC-404", {"status": "resolved"})).status_code == 404
     assert (await patch(hub, {}, "INC-2041", {"status": "resolved"})).status_code == 401
     assert (await hub.client.post("/api/agent/incidents", json=OUTAGE)).status_code == 401
-    assert {i.id: i.status for i in await hub.repository.incidents()}["INC-2041"] != "resolved"
+    assert await hub.repository.incidents() == before
+    assert (await hub.repository.counts())["audit"] == audit
+
+
+async def test_an_empty_fact_clears_it_and_two_edits_at_once_both_stay(hub: Any) -> None:
+    headers = await hub.login()
+    incident = await open_outage(hub, headers)
+    cleared = (await patch(hub, headers, incident["id"], {"facts": {"what_happened": ""}})).json()["incident"]
+    assert cleared["facts"]["what_happened"] == ""
+    edits = [{"facts": {"eta": "by 18:00 today"}}, {"facts": {"next_update": "at 16:00 today"}}]
+    responses = await asyncio.gather(*(patch(hub, headers, incident["id"], edit) for edit in edits))
+    assert [r.status_code for r in responses] == [200, 200]
+    facts = {i.id: i.facts for i in await hub.repository.incidents()}[incident["id"]]
+    assert (facts.eta, facts.next_update) == ("by 18:00 today", "at 16:00 today")
+
+
+async def test_an_alert_incident_cannot_reopen_beside_a_newer_one_of_its_group(hub: Any) -> None:
+    headers = await hub.login()
+    alerts = {"Authorization": f"Bearer {hub.settings.service_token}", "Content-Type": "application/json"}
+    firing = (DATA / "alertmanager-firing.json").read_bytes()
+    first = (await hub.client.post("/api/alerts/alertmanager", content=firing, headers=alerts)).json()["incident"]
+    assert (await patch(hub, headers, first["id"], {"status": "resolved"})).status_code == 200
+    another = json.loads(firing)
+    another["alerts"] = [
+        {**another["alerts"][0], "fingerprint": "0123456789abcdef", "startsAt": "2026-11-29T12:00:00Z"}
+    ]
+    second = (await hub.client.post("/api/alerts/alertmanager", json=another, headers=alerts)).json()["incident"]
+    assert second["id"] != first["id"] and second["resolved_at"] is None
+    response = await patch(hub, headers, first["id"], {"status": "monitoring"})
+    assert response.status_code == 409 and "another open incident" in response.text
