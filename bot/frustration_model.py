@@ -112,7 +112,10 @@ class FrustrationModel:
 
     def steps(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
         """P(level >= low), P(level >= medium), P(level >= high) for each message."""
-        hidden = features(embeddings, texts, self.signal_scale) @ self.hidden_weight + self.hidden_bias
+        return self._steps(features(embeddings, texts, self.signal_scale))
+
+    def _steps(self, inputs: np.ndarray) -> np.ndarray:
+        hidden = inputs @ self.hidden_weight + self.hidden_bias
         return _sigmoid(_gelu(hidden) @ self.output_weight + self.output_bias)
 
     def raw_scores(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -143,7 +146,9 @@ class FrustrationModel:
     ) -> FrustrationModel:
         """Train on all the data; calibrate on the trainers' own examples, each scored by a network that
         did not train on it (`folds`-fold; the other data always train). `folds` below 2: uncalibrated."""
-        network = _fit_network(data, hidden, epochs, signal_scale, seed)
+        inputs = features(data.embeddings, data.texts, signal_scale)  # once for all the fits below
+        everything = np.arange(len(data.texts))
+        network = _fit_network(inputs, data, everything, hidden, signal_scale, epochs, seed)
         if folds < 2:
             return network
         own = np.flatnonzero(data.own)
@@ -151,9 +156,8 @@ class FrustrationModel:
         out_of_fold = np.zeros(len(own))
         for fold in range(folds):
             held = own[fold::folds]
-            train = np.setdiff1d(np.arange(len(data.texts)), held)
-            fold_model = _fit_network(data.subset(train), hidden, epochs, signal_scale, seed)
-            out_of_fold[fold::folds] = fold_model.raw_scores(data.embeddings[held], [data.texts[i] for i in held])
+            fold_model = _fit_network(inputs, data, np.setdiff1d(everything, held), hidden, signal_scale, epochs, seed)
+            out_of_fold[fold::folds] = fold_model._steps(inputs[held]).mean(axis=1)
         return cls(**{**network.__dict__, "calibration": fit_calibration(out_of_fold, frustrated)})
 
 
@@ -172,16 +176,19 @@ def fit_calibration(raw: np.ndarray, frustrated: np.ndarray) -> np.ndarray:
     return np.array([float(regression.coef_[0][0]), float(regression.intercept_[0])])
 
 
-def _fit_network(data: Training, hidden: int, epochs: int, signal_scale: float, seed: int) -> FrustrationModel:
+def _fit_network(
+    all_inputs: np.ndarray, data: Training, rows: np.ndarray, hidden: int, signal_scale: float, epochs: int, seed: int
+) -> FrustrationModel:
+    """A network trained on `rows` of the data (`all_inputs`: their features, computed once by the caller)."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    inputs = torch.tensor(features(data.embeddings, data.texts, signal_scale))
-    targets = torch.tensor(data.targets, dtype=torch.float32)
+    inputs = torch.tensor(all_inputs[rows])
+    targets = torch.tensor(data.targets[rows], dtype=torch.float32)
     known = (targets != UNKNOWN).float()
     targets = targets.clamp(min=0.0)
-    weights = torch.tensor(data.weights, dtype=torch.float32)[:, None] * known
+    weights = torch.tensor(data.weights[rows], dtype=torch.float32)[:, None] * known
     # Each step weighs its positives as much as its negatives.
     positives, negatives = (targets * weights).sum(0), ((1 - targets) * weights).sum(0)
     positive_weight = negatives / positives.clamp(min=1e-6)

@@ -24,6 +24,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from handoff.service import SEVERITY_RANK
+
 __all__ = [
     "AlertmanagerAlert",
     "AlertmanagerPayload",
@@ -36,7 +38,6 @@ __all__ = [
 
 # Alertmanager's conventional severities -> the hub's (docs/hub-api.md); anything else counts as major.
 SEVERITIES = {"critical": "critical", "error": "major", "warning": "major", "info": "minor"}
-SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
 
 
 # A time with its offset (Alertmanager's RFC 3339), kept in UTC so that keys and answers do not depend on it.

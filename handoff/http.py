@@ -11,9 +11,15 @@ from sanic import Request
 from handoff.errors import BadRequest
 from handoff.flows import Hub
 
-__all__ = ["body_of", "hub_of", "query_int"]
+__all__ = ["bearer_token", "body_of", "hub_of", "query_int"]
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def hub_of(request: Request) -> Hub:

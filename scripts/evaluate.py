@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import functools
 import json
 import random
 import sys
@@ -154,6 +155,32 @@ def frustration_sources() -> dict[Path, dict[str, Any]]:
     return {(ROOT / s["path"]).resolve(): s for s in component_config(FrustrationScorer)["extra_data"]}
 
 
+@functools.cache
+def _own_frustration_training() -> Any:
+    """The project's labelled NLU examples, embedded once per evaluation."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from bot.embeddings import embed
+    from bot.frustration import label_of, own_training
+
+    examples = [(m.get(TEXT), label_of(m)) for m in load_data(str(ROOT / "data" / "nlu")).intent_examples]
+    examples = [(text, label) for text, label in examples if text and label]
+    texts = [text for text, _ in examples]
+    return own_training(texts, [label for _, label in examples], embed(texts))
+
+
+@functools.cache
+def _third_party_training(path: Path) -> Any:
+    """A third-party file the FrustrationScorer trains on, read and embedded once per evaluation."""
+    from bot.embeddings import embed
+    from bot.frustration import extra_training, read_bound_csv
+
+    source = frustration_sources()[path]
+    rows = read_bound_csv(path, source["column"])
+    return extra_training(source, rows, embed([text for text, _ in rows]))
+
+
 def cross_validated_frustration(path: Path, calibration: np.ndarray, folds: int = 5) -> np.ndarray:
     """Frustration scores of a third-party file the FrustrationScorer also trains on, by k-fold CV.
 
@@ -162,28 +189,17 @@ def cross_validated_frustration(path: Path, calibration: np.ndarray, folds: int 
     model's calibration is applied (calibration is fitted on the project's own examples only, so it
     does not depend on the fold).
     """
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.loading import load_data
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.embeddings import embed
-    from bot.frustration import FrustrationScorer, extra_training, label_of, own_training, read_bound_csv
+    from bot.frustration import FrustrationScorer
     from bot.frustration_model import FrustrationModel, Training, calibrate
 
     config = component_config(FrustrationScorer)
-    sources = frustration_sources()
-    examples = [(m.get(TEXT), label_of(m)) for m in load_data(str(ROOT / "data" / "nlu")).intent_examples]
-    examples = [(text, label) for text, label in examples if text and label]
-    texts = [text for text, _ in examples]
-    parts = [own_training(texts, [label for _, label in examples], embed(texts))]
-    for other, source in sources.items():
-        if other != path and other.is_file():
-            rows = read_bound_csv(other, source["column"])
-            parts.append(extra_training(source, rows, embed([text for text, _ in rows])))
-    rows = read_bound_csv(path, sources[path]["column"])
-    measured = extra_training(sources[path], rows, embed([text for text, _ in rows]))
-    labels = np.array([positive for _, positive in rows])
-    scores = np.zeros(len(rows))
+    others = [_third_party_training(other) for other in frustration_sources() if other != path and other.is_file()]
+    parts = [_own_frustration_training(), *others]
+    measured = _third_party_training(path)
+    labels = measured.targets[:, 0] == 1.0  # a positive row is known to reach the source's level
+    scores = np.zeros(len(measured.texts))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for train, held in splitter.split(measured.embeddings, labels):
         model = FrustrationModel.fit(

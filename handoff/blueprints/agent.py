@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse, json
 from handoff import flows
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import NotFound, Unauthorized
-from handoff.http import body_of, hub_of, query_int
+from handoff.http import bearer_token, body_of, hub_of, query_int
 from handoff.schemas import (
     Agent,
     AgentLogin,
@@ -29,17 +29,11 @@ PUBLIC = {"/api/agent/login"}
 bp = Blueprint("agent", url_prefix="/api/agent")
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 @bp.on_request
 async def require_agent(request: Request) -> None:
     if request.path in PUBLIC:
         return
-    token = _bearer(request)
+    token = bearer_token(request)
     agent = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
     if agent is None:
         raise Unauthorized("log in first: missing, expired or unknown agent token")

@@ -13,7 +13,7 @@ from sanic.response import HTTPResponse, json
 from handoff.alertmanager import AlertmanagerPayload
 from handoff.auth import service_token_ok
 from handoff.errors import Unauthorized
-from handoff.http import body_of, hub_of
+from handoff.http import bearer_token, body_of, hub_of
 
 __all__ = ["bp"]
 
@@ -22,8 +22,7 @@ bp = Blueprint("alerts", url_prefix="/api/alerts")
 
 @bp.on_request
 async def require_service_token(request: Request) -> None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not service_token_ok(token.strip(), request.app.ctx.settings.service_token):
+    if not service_token_ok(bearer_token(request), request.app.ctx.settings.service_token):
         raise Unauthorized("missing or wrong bearer token (the hub's service token)")
 
 
