@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval bench-embed clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval bench bench-embed clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ test: lint test-rasa test-bot test-quality test-hub ## Run the whole test suite 
 
 eval: train ## Detection figures on held-out data (and ../shared/data); writes docs/evaluation/
 	$(BOT_BIN)/python scripts/evaluate.py --model $(MODEL) --out docs/evaluation $(EVAL_ARGS)
+
+bench: $(BOT_VENV)/.installed ## Apology sameness: 200 simulated customers in one incident (mean cosine, duplicates)
+	$(BOT_BIN)/python scripts/bench_apologies.py $(BENCH_ARGS)
 
 bench-embed: $(BOT_VENV)/.installed ## Sentence-embedding speed and agreement with sentence-transformers (real messages)
 	$(BOT_BIN)/python scripts/bench_embeddings.py $(BENCH_ARGS)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -20,15 +21,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import PERSON_BUTTONS, CandorAction
 from actions.compensation_policy import customer_affected
-from actions.composition import IncidentFacts, compose_apology, compose_offer_person, compose_plain_update
-from actions.conversation import latest_frustration, latest_problem
-from actions.problems import Problem
+from actions.composition import IncidentFacts, Moment, compose_apology, compose_offer_person, compose_plain_update
+from actions.conversation import first_contact, latest_frustration, latest_problem
+from actions.problems import Problem, describe_problem
 
-__all__ = ["ActionApologize", "ActionStopApologizing", "relevant_facts"]
+__all__ = ["ActionApologize", "ActionStopApologizing", "apology_for", "relevant_facts"]
 
 FRUSTRATED = {"medium", "high"}
 # The incident services that can explain a problem with each of the customer's services.
-_EXPLAINED_BY = {"router": {"internet", "router"}, "app": {"app", "internet"}, "email": {"email", "internet"}}
+_EXPLAINED_BY = {
+    "router": {"internet", "router"},
+    "app": {"app", "internet"},
+    "email": {"email", "internet"},
+    "landline": {"landline", "internet"},  # a fibre line carries the phone line too
+}
 
 
 def relevant_facts(
@@ -49,6 +55,14 @@ def relevant_facts(
     service = problem.key.split(":", 1)[0]
     affected = {str(s).lower() for s in incident.get("services") or []}
     return facts if affected & _EXPLAINED_BY.get(service, {service}) else None
+
+
+def apology_for(
+    text: str, incident: dict[str, Any] | None, sender: str, first_contact: datetime | None, now: datetime
+) -> str:
+    """The first apology for the problem in `text`, as action_apologize sends it (used by `make bench`)."""
+    problem = describe_problem(text)
+    return compose_apology(problem, relevant_facts(problem, incident, None), sender, Moment(now, first_contact))
 
 
 class ActionApologize(CandorAction):
@@ -80,10 +94,12 @@ class ActionApologize(CandorAction):
         if acknowledged and frustrated:
             dispatcher.utter_message(text=compose_offer_person(problem), buttons=PERSON_BUTTONS)
             return [*events, offered]
+        now = datetime.now(timezone.utc)
         if acknowledged or self.plain_talk(tracker):
-            dispatcher.utter_message(text=compose_plain_update(problem, facts, tracker.sender_id))
+            dispatcher.utter_message(text=compose_plain_update(problem, facts, tracker.sender_id, now))
             return [*events, offered]
-        dispatcher.utter_message(text=compose_apology(problem, facts, tracker.sender_id))
+        moment = Moment(now, first_contact(tracker))
+        dispatcher.utter_message(text=compose_apology(problem, facts, tracker.sender_id, moment))
         return [*events, SlotSet("apologized_problems", [*apologized, problem.key]), offered]
 
 
@@ -98,6 +114,7 @@ class ActionStopApologizing(CandorAction):
             return [SlotSet("apologies_stopped", True)]
         context = await self.context(tracker)
         facts = relevant_facts(problem, context.get("incident"), context.get("customer"))
-        text = "Understood, straight answers from here. " + compose_plain_update(problem, facts, tracker.sender_id)
+        now = datetime.now(timezone.utc)
+        text = "Understood, straight answers from here. " + compose_plain_update(problem, facts, tracker.sender_id, now)
         dispatcher.utter_message(text=text)
         return [SlotSet("apologies_stopped", True), SlotSet("handoff_offered", True)]

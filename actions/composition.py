@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from actions.problems import Problem
 from actions.wording import quotable
 
-__all__ = ["IncidentFacts", "compose_apology", "compose_offer_person", "compose_plain_update", "compose_status"]
+__all__ = [
+    "IncidentFacts",
+    "Moment",
+    "compose_apology",
+    "compose_offer_person",
+    "compose_plain_update",
+    "compose_status",
+    "spoken_duration",
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class IncidentFacts:
     what_we_are_doing: str
     next_update: str
     eta: str
+    started_at: datetime | None = None
 
     @classmethod
     def from_hub(cls, incident: dict[str, Any] | None) -> IncidentFacts | None:
@@ -39,11 +49,50 @@ class IncidentFacts:
             what_we_are_doing=str(facts.get("what_we_are_doing") or "").strip(),
             next_update=str(facts.get("next_update") or "").strip(),
             eta=str(facts.get("eta") or "").strip(),
+            started_at=_moment(incident.get("started_at")),
         )
 
     @property
     def known(self) -> bool:
         return bool(self.what_happened or self.what_we_are_doing or self.eta)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When the bot speaks, and since when this customer has been talking to us (the measured wait)."""
+
+    now: datetime
+    first_contact: datetime | None = None
+
+    @property
+    def waited(self) -> timedelta | None:
+        return self.now - self.first_contact if self.first_contact else None
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 time from the hub ("...Z" or with an offset; naive means UTC), or None."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def spoken_duration(delta: timedelta) -> str:
+    """'25 minutes', 'about 5 hours', '2 days': how a person says how long something has lasted."""
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 60:
+        return "a minute" if minutes == 1 else f"{minutes} minutes"
+    hours = round(minutes / 60)
+    if hours < 48:
+        return "about an hour" if hours == 1 else f"about {hours} hours"
+    return f"{round(hours / 24)} days"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _sentence(text: str) -> str:
@@ -58,6 +107,7 @@ def _rng(seed: str) -> random.Random:
     return random.Random(seed)  # noqa: S311 (variety of wording, not security)
 
 
+WAIT_WORTH_SAYING = timedelta(minutes=3)  # a shorter wait is not worth a sentence
 _ACKNOWLEDGE = (
     "I'm sorry: {phrase}.",
     "{Phrase}, and I'm sorry about that.",
@@ -66,11 +116,14 @@ _ACKNOWLEDGE = (
     "You're right to flag it: {phrase}. I'm sorry.",
     "I'm sorry {phrase}.",
     "{Phrase}, which shouldn't happen. Sorry.",
+    "Sorry, that's a real problem: {phrase}.",
+    "{Phrase}. I'm sorry, that's not the service you pay for.",
 )
 _OWN = ("", "", "It's our network, so it's ours to fix.", "You shouldn't have had to chase us for this.", "")
 _FACTS_INTRO = (
     "It's part of a known incident ({title}): {what_happened}",
-    "This is down to something we're already working on. {what_happened}",
+    "This is down to something we're already working on. {What_happened}",
+    "The reason is on our side, not yours: {what_happened}",
     "What we know: {what_happened}",
     "The cause is on our side: {what_happened}",
     "Here's what's going on: {what_happened}",
@@ -101,16 +154,28 @@ _NEXT_INCIDENT = (
     "Nothing for you to do for now; if it's still not right after the fix, a person can look at your connection.",
     "If you'd rather have a person follow this up, say so and I'll hand you over.",
     "I can also check what compensation applies, or get you a person.",
+    "Ask me for the status whenever you like, or for a person if you'd rather talk it through.",
 )
 _NEXT_NO_INCIDENT = (
     "A person can check it directly: say the word and I'll hand you over.",
     "Want me to get a person to look at it now?",
     "The quickest route is a person with access to your account; just ask and I'll connect you.",
 )
+_WAITED = (
+    "You've been on this chat for {wait} already.",
+    "That's {wait} of your time on it so far.",
+    "You've spent {wait} with us on it already.",
+)
+_REFERENCE = ("I have {reference} here.", "{Reference} is noted on this chat.", "I've noted {reference}.")
+_AGE = ("It started {age} ago.", "It's been going on for {age}.", "That began {age} ago.")
 _PLAIN_OPEN = ("Noted: {phrase}.", "Got it: {phrase}.", "OK. {Phrase}.", "Understood: {phrase}.")
 
 
-def _facts_sentences(rng: random.Random, facts: IncidentFacts | None) -> list[str]:
+def _facts_sentences(
+    rng: random.Random, facts: IncidentFacts | None, now: datetime | None = None, brief: bool = False
+) -> list[str]:
+    """What the incident's facts say. Brief (in an apology): the fact that explains the problem and what
+    happens next; what is being done only when there is no time to give. In full: all of them."""
     if facts is None:
         return [rng.choice(_NO_INCIDENT)]
     if not facts.known:
@@ -119,15 +184,34 @@ def _facts_sentences(rng: random.Random, facts: IncidentFacts | None) -> list[st
     parts = []
     if happened:
         parts.append(
-            _sentence(rng.choice(_FACTS_INTRO).format(title=facts.title or "an outage", what_happened=happened))
+            _sentence(
+                rng.choice(_FACTS_INTRO).format(
+                    title=facts.title or "an outage", what_happened=happened, What_happened=_capital(happened)
+                )
+            )
         )
-    if doing:
+    if now is not None and facts.started_at is not None and facts.started_at < now:
+        parts.append(rng.choice(_AGE).format(age=spoken_duration(now - facts.started_at)))
+    if doing and not (brief and happened and (facts.eta or facts.next_update)):
         lower = doing[0].lower() + doing[1:]
         parts.append(_sentence(rng.choice(_DOING).format(what_we_are_doing=doing, lower_doing=lower)))
     if facts.eta:
         parts.append(rng.choice(_ETA).format(eta=facts.eta.rstrip(".")))
     elif facts.next_update:
         parts.append(rng.choice(_NO_ETA).format(next_update=facts.next_update.rstrip(".")))
+    return parts
+
+
+def _customer_sentences(rng: random.Random, problem: Problem, moment: Moment | None) -> list[str]:
+    """What this customer told us beyond the problem itself: the order or ticket, and how long they have waited."""
+    parts = []
+    if problem.reference:
+        reference = problem.reference
+        if not (problem.service == "order" and reference.startswith("order ")):  # already named in the phrase
+            parts.append(rng.choice(_REFERENCE).format(reference=reference, Reference=_capital(reference)))
+    waited = moment.waited if moment else None
+    if waited is not None and waited >= WAIT_WORTH_SAYING:
+        parts.append(rng.choice(_WAITED).format(wait=spoken_duration(waited)))
     return parts
 
 
@@ -140,25 +224,29 @@ def _fill(template: str, problem: Problem) -> str:
     return template.format(phrase=phrase, Phrase=phrase[0].upper() + phrase[1:])
 
 
-def compose_apology(problem: Problem, facts: IncidentFacts | None, seed: str) -> str:
-    """One specific apology: names the problem, owns it, gives the facts we have and the next step."""
+def compose_apology(problem: Problem, facts: IncidentFacts | None, seed: str, moment: Moment | None = None) -> str:
+    """One specific apology: names the problem (its order or ticket, how long the customer has waited),
+    owns it, gives the fact that explains it and what happens next."""
     rng = _rng(f"apology|{seed}|{problem.key}")
     parts = [_fill(rng.choice(_ACKNOWLEDGE), problem), rng.choice(_OWN) if facts is not None else ""]
-    parts += _facts_sentences(rng, facts)
+    parts += _customer_sentences(rng, problem, moment)
+    parts += _facts_sentences(rng, facts, moment.now if moment else None, brief=True)
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 
 
-def compose_plain_update(problem: Problem | None, facts: IncidentFacts | None, seed: str) -> str:
+def compose_plain_update(
+    problem: Problem | None, facts: IncidentFacts | None, seed: str, now: datetime | None = None
+) -> str:
     """Facts and next step, with no apology words and no empathy filler."""
     rng = _rng(f"plain|{seed}|{problem.key if problem else ''}")
     parts = [_fill(rng.choice(_PLAIN_OPEN), problem)] if problem else []
-    parts += _facts_sentences(rng, facts)
+    parts += _facts_sentences(rng, facts, now)
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 
 
-def compose_status(facts: IncidentFacts | None, seed: str) -> str:
+def compose_status(facts: IncidentFacts | None, seed: str, now: datetime | None = None) -> str:
     """Answer to "when will it be fixed?" from the incident's facts, or a plain "no facts yet" (never apologises)."""
     rng = _rng(f"status|{seed}")
     if facts is None:
@@ -167,7 +255,7 @@ def compose_status(facts: IncidentFacts | None, seed: str) -> str:
             "and I'll check, or ask for a person."
         )
     status = f"Status of {facts.title or 'the incident'}: {facts.status or 'open'}."
-    return " ".join([status, *_facts_sentences(rng, facts)])
+    return " ".join([status, *_facts_sentences(rng, facts, now)])
 
 
 def compose_offer_person(problem: Problem | None) -> str:

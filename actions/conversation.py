@@ -6,6 +6,7 @@ Reads the events of a rasa-sdk Tracker; no I/O.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -15,6 +16,7 @@ from actions.trajectory import Trajectory, describe
 
 __all__ = [
     "asked_to_stop_apologizing",
+    "first_contact",
     "frustration_history",
     "latest_frustration",
     "latest_problem",
@@ -35,6 +37,13 @@ _STOP_APOLOGIZING_WORDS = re.compile(
 
 def _user_events(tracker: Tracker) -> list[dict[str, Any]]:
     return [e for e in tracker.events if e.get("event") == "user"]
+
+
+def first_contact(tracker: Tracker) -> datetime | None:
+    """When the customer first wrote in this conversation (the start of their wait), or None."""
+    stamps = [e.get("timestamp") for e in _user_events(tracker)]
+    first = next((s for s in stamps if isinstance(s, (int, float))), None)
+    return datetime.fromtimestamp(first, timezone.utc) if first is not None else None
 
 
 def latest_frustration(tracker: Tracker) -> dict[str, Any]:

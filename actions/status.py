@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -27,5 +28,5 @@ class ActionIncidentStatus(CandorAction):
             )
             return self.plain_talk_events(tracker)
         facts = IncidentFacts.from_hub(context.get("incident"))
-        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id))
+        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id, datetime.now(timezone.utc)))
         return self.plain_talk_events(tracker)

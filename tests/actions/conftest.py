@@ -112,10 +112,16 @@ def use_hub(hub: RunningHub, monkeypatch: pytest.MonkeyPatch) -> RunningHub:
 def make_tracker() -> Callable[..., Tracker]:
     """A Tracker whose events are the given customer messages (text, intent, frustration level)."""
 
-    def make(sender: str, messages: list[tuple[str, str, str]], slots: dict[str, Any] | None = None) -> Tracker:
+    def make(
+        sender: str,
+        messages: list[tuple[str, str, str]],
+        slots: dict[str, Any] | None = None,
+        first_sent: float | None = None,
+    ) -> Tracker:
+        """`first_sent`: the first message's Unix time (the others follow a minute apart); default: none."""
         scores = {"none": 0.05, "low": 0.35, "medium": 0.6, "high": 0.9}
         events = []
-        for text, intent, level in messages:
+        for index, (text, intent, level) in enumerate(messages):
             parse = {
                 "text": text,
                 "intent": {"name": intent, "confidence": 0.9},
@@ -123,7 +129,10 @@ def make_tracker() -> Callable[..., Tracker]:
                 "entities": [],
                 "frustration": {"score": scores[level], "level": level},
             }
-            events.append({"event": "user", "text": text, "parse_data": parse})
+            event = {"event": "user", "text": text, "parse_data": parse}
+            if first_sent is not None:
+                event["timestamp"] = first_sent + 60 * index
+            events.append(event)
         all_slots = {
             "apologies_stopped": False,
             "handoff_offered": False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def test_apology_names_the_problem_and_the_incident_then_offers_a_person(use_hub
     [text], events = run(ActionApologize(), again)
     assert is_plain(text) and "person" in text, text
     assert slot(events, "handoff_offered") is True
+
+
+def test_apology_says_how_long_the_customer_waited_and_how_long_the_incident_has_lasted(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1002")
+    messages = [("hello?", "greet", "none"), ("internet down, ticket 5521", "report_problem", "medium")]
+    tracker = make_tracker(sender, messages, first_sent=time.time() - 20 * 60)
+    [text], _ = run(ActionApologize(), tracker)
+    assert "20 minutes" in text, text  # measured from the customer's first message
+    assert "about 5 hours" in text, text  # the seed's Lisbon incident started five hours before the hub's first start
+    assert "ticket 5521" in text.lower(), text
 
 
 def test_problem_the_incident_does_not_explain_gets_no_incident_facts(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]

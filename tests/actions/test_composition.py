@@ -1,6 +1,7 @@
 """actions.composition and actions.wording: specific, varied, honest, and plain when asked."""
 
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,12 @@ import yaml
 
 from actions.composition import (
     IncidentFacts,
+    Moment,
     compose_apology,
     compose_offer_person,
     compose_plain_update,
     compose_status,
+    spoken_duration,
 )
 from actions.problems import describe_problem
 from actions.wording import BANNED_PHRASES, banned_phrases_in, is_plain, quotable
@@ -21,6 +24,7 @@ INCIDENT = {
     "title": "Fibre outage in Lisbon",
     "status": "identified",
     "services": ["internet"],
+    "started_at": "2026-11-29T07:40:00Z",
     "facts": {
         "what_happened": (
             "A fibre cable between two Lisbon exchanges was cut during roadworks at 07:40. "
@@ -40,9 +44,13 @@ PROBLEMS = [
         "I was charged twice",
         "tv has no signal",
         "something is broken",
+        "ticket 4411: no dial tone on my landline",
+        "my order 48213 never arrived",
     ]
 ]
 SEEDS = [f"customer-{i}" for i in range(200)]
+NOW = datetime(2026, 11, 29, 12, 55, tzinfo=timezone.utc)
+WAITED = Moment(NOW, NOW - timedelta(minutes=25))
 
 
 def all_composed() -> list[str]:
@@ -66,6 +74,35 @@ def test_apology_names_the_problem_and_the_incident_facts() -> None:
     assert "internet connection hasn't been working since this morning" in text.lower()
     assert "fibre cable" in text and "14:00" in text
     assert not is_plain(text)  # it is an apology
+
+
+def test_apology_names_the_customers_reference_their_wait_and_the_incidents_age() -> None:
+    problem = describe_problem("ticket #A-7731: internet down for 3 hours now")
+    text = compose_apology(problem, FACTS, "c1", WAITED)
+    assert "ticket A-7731" in text.replace("Ticket", "ticket"), text
+    assert "25 minutes" in text and "about 5 hours" in text, text
+    assert "hasn't been working for 3 hours" in text
+
+
+def test_a_short_wait_is_not_mentioned_and_no_time_means_no_age() -> None:
+    text = compose_apology(PROBLEMS[0], FACTS, "c1", Moment(NOW, NOW - timedelta(seconds=90)))
+    assert "minute" not in text and "about 5 hours" in text
+    assert "hours" not in compose_apology(PROBLEMS[0], FACTS, "c1")
+
+
+def test_an_apology_gives_the_explaining_fact_and_what_happens_next_not_every_fact() -> None:
+    assert "splicing" not in compose_apology(PROBLEMS[0], FACTS, "c1", WAITED)
+    assert "splicing" in compose_status(FACTS, "c1", NOW)  # the status answer gives them all
+    no_time = IncidentFacts.from_hub({**INCIDENT, "facts": {**INCIDENT["facts"], "eta": "", "next_update": ""}})
+    assert "splicing" in compose_apology(PROBLEMS[0], no_time, "c1", WAITED)  # then what is done is what's next
+
+
+@pytest.mark.parametrize(
+    ("minutes", "spoken"),
+    [(0.2, "a minute"), (25, "25 minutes"), (61, "about an hour"), (5 * 60 + 15, "about 5 hours"), (72 * 60, "3 days")],
+)
+def test_durations_are_said_as_a_person_would(minutes: float, spoken: str) -> None:
+    assert spoken_duration(timedelta(minutes=minutes)) == spoken
 
 
 def test_apologies_in_one_incident_are_not_the_same_sentence() -> None:
@@ -159,11 +196,14 @@ def test_no_banned_phrase_in_any_possible_text_and_plain_texts_stay_plain(monkey
     apologies, plain = [], []
     for problem in [*PROBLEMS, None]:
         for facts in FACT_SHAPES:
+            # The reference, the wait and the incident's age add a sentence each: walked for one problem with
+            # a ticket and the full facts, to keep the walk short.
+            moment = WAITED if problem is PROBLEMS[-2] and facts is FACTS else None
             if problem is not None:
-                apologies += every_variant(monkeypatch, compose_apology, problem, facts, "any")
-            plain += every_variant(monkeypatch, compose_plain_update, problem, facts, "any")
+                apologies += every_variant(monkeypatch, compose_apology, problem, facts, "any", moment)
+            plain += every_variant(monkeypatch, compose_plain_update, problem, facts, "any", NOW)
     for facts in FACT_SHAPES:
-        plain += every_variant(monkeypatch, compose_status, facts, "any")
+        plain += every_variant(monkeypatch, compose_status, facts, "any", NOW)
     plain += [compose_offer_person(p) for p in [*PROBLEMS, None]]
     assert len(set(apologies)) > 10_000 and len(set(plain)) > 1_000  # the walk really covers the variants
     offenders = {t: banned_phrases_in(t) for t in {*apologies, *plain} if banned_phrases_in(t)}
