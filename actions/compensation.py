@@ -1,7 +1,9 @@
-"""action_offer_compensation: the written policy decides; the offer is made once and recorded.
+"""action_offer_compensation and action_answer_compensation: the written policy decides; the offer
+is made once, recorded, and the customer accepts or declines it.
 
 The hub keeps one offer per customer per incident: asking again gives the recorded offer back, never
-a second one. Nothing is promised outside policy/compensation.yml.
+a second one. Nothing is promised outside policy/compensation.yml, which is checked when the action
+server starts (a broken policy stops it with the file and the problem named).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import PERSON_BUTTONS, CandorAction
 from actions.compensation_policy import Policy, PolicyError, decide, load_policy
 from actions.hub_client import HubError
-from actions.settings import settings
+from actions.settings import policy_file, settings
 
-__all__ = ["ActionOfferCompensation", "describe_offer"]
+__all__ = ["ActionAnswerCompensation", "ActionOfferCompensation", "check_policy", "describe_offer"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +40,58 @@ _NO_OFFER = {
 }
 
 
+# The customer's answer to an offer: these buttons send the affirm/deny intents (data/rules/compensation.yml).
+OFFER_BUTTONS = [
+    {"title": "Yes, apply it", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+_FORMS = {"bill_credit": "credit on your next bill", "credit_note": "credit note against your next invoice"}
+ANSWERABLE = {"offered", "approved"}  # the customer can accept these (and decline these or a pending one)
+
+
 @lru_cache(maxsize=4)
 def _policy(path: Path) -> Policy:
     return load_policy(path)
 
 
+def check_policy() -> Policy:
+    """The policy the action server will apply; exits with the file and the problem when it is broken."""
+    path = policy_file()
+    try:
+        return _policy(path)
+    except PolicyError as error:
+        raise SystemExit(f"Candor action server: the compensation policy is invalid, not starting: {error}") from None
+
+
 def describe_offer(offer: dict[str, Any]) -> str:
+    """The offer in words, by its status; an offer the customer can still answer ends with the question."""
     amount = Decimal(str(offer["amount"])).quantize(Decimal("0.01"))
-    what = f"a {offer['currency']} {amount} credit on your next bill"
+    what = f"a {offer['currency']} {amount} {_FORMS.get(str(offer.get('kind')), 'credit on your account')}"
     status = offer.get("status")
     if status == "pending_approval":
         return (
-            f"Under our compensation policy you qualify for {what}. Amounts this size need a team member's "
-            "sign-off, so it's recorded as waiting for their approval and isn't final until they approve it."
+            f"Under our compensation policy you qualify for {what}. This one needs a team member's sign-off, "
+            "so it's recorded as waiting for their approval and isn't final until they approve it."
         )
-    if status in ("accepted", "approved"):
-        return f"Your {what} is confirmed and will show on your next bill."
+    if status == "approved":
+        return f"A team member has approved {what} for this incident. Shall I apply it?"
+    if status == "accepted":
+        return f"You accepted {what}; it's applied and will show on your next bill or invoice."
     if status == "declined":
         return f"You declined {what} earlier; if you've changed your mind, a person can reopen it."
     return (
-        f"Under our compensation policy you get {what} for this incident. "
-        "I've recorded it against your account; you don't need to ask again."
+        f"Under our compensation policy you get {what} for this incident. It's recorded against your account, "
+        "so asking again won't change it. Shall I apply it?"
     )
+
+
+def _offer_events(dispatcher: CollectingDispatcher, offer: dict[str, Any], prefix: str = "") -> list[EventType]:
+    """Say the offer; when the customer can answer it, ask, and remember that "yes"/"no" now answer it."""
+    if offer.get("status") in ANSWERABLE:
+        dispatcher.utter_message(text=prefix + describe_offer(offer), buttons=OFFER_BUTTONS)
+        return [SlotSet("compensation_offered", True), SlotSet("handoff_offered", False)]
+    dispatcher.utter_message(text=prefix + describe_offer(offer))
+    return [SlotSet("compensation_offered", False)]
 
 
 class ActionOfferCompensation(CandorAction):
@@ -75,8 +107,7 @@ class ActionOfferCompensation(CandorAction):
             )
             return []
         if context.get("compensation"):
-            dispatcher.utter_message(text="As offered earlier: " + describe_offer(context["compensation"]))
-            return []
+            return _offer_events(dispatcher, context["compensation"], "As offered earlier: ")
         customer, incident = context.get("customer"), context.get("incident")
         try:
             decision = decide(_policy(settings().policy_file), customer, incident, datetime.now(timezone.utc))
@@ -102,6 +133,7 @@ class ActionOfferCompensation(CandorAction):
                     "rule": offer.rule,
                     "kind": offer.kind,
                     "amount": str(offer.amount),
+                    "agent_max_amount": str(offer.agent_max_amount.quantize(Decimal("0.01"))),
                     "currency": offer.currency,
                     "reason": offer.reason,
                     "status": "pending_approval" if offer.needs_approval else "offered",
@@ -113,5 +145,39 @@ class ActionOfferCompensation(CandorAction):
                 "promise it until it's on file. Ask me again in a minute, or ask for a person."
             )
             return []
-        dispatcher.utter_message(text=describe_offer(recorded))
-        return []
+        return _offer_events(dispatcher, recorded)
+
+
+class ActionAnswerCompensation(CandorAction):
+    """The customer said yes or no to the offer the bot just made (affirm / deny while `compensation_offered`)."""
+
+    def name(self) -> str:
+        return "action_answer_compensation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        done: list[EventType] = [SlotSet("compensation_offered", False), *self.plain_talk_events(tracker)]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        answer = "accepted" if intent == "affirm" else "declined"
+        offer = (await self.context(tracker)).get("compensation")
+        if not offer:
+            dispatcher.utter_message(
+                text="I can't find the offer in our records right now, so nothing has changed. "
+                "Ask me again in a minute, or ask for a person."
+            )
+            return done
+        try:
+            recorded = await self.hub().answer_compensation(int(offer["id"]), tracker.sender_id, answer)
+        except HubError as error:
+            logger.warning("answer to compensation %s for %s not recorded: %s", offer["id"], tracker.sender_id, error)
+            dispatcher.utter_message(text="That didn't go through, so nothing has changed. " + describe_offer(offer))
+            return done
+        if recorded.get("status") == "declined":
+            dispatcher.utter_message(
+                text="OK, no credit applied. It stays on record, so if you change your mind a person can reopen it."
+            )
+        else:
+            dispatcher.utter_message(text=describe_offer(recorded))
+        return done
+
+
+check_policy()  # at import, that is when the action server starts: a broken policy must not wait for a customer

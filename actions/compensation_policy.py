@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 SEVERITIES = ("minor", "major", "critical")
-KINDS = ("bill_credit",)
+KINDS = ("bill_credit", "credit_note")  # forms of an offer: the same money, paid differently
+IMPACTS = ("all_services", "some_services")
 CENT = Decimal("0.01")
 
 
@@ -42,9 +43,9 @@ class Rule:
     description: str
     severities: tuple[str, ...]
     min_hours: float
-    kind: str
     days_of_fee: Decimal
     minimum: Decimal
+    needs_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,15 @@ class Policy:
     currency: str
     max_amount: Decimal
     agent_approval_above: Decimal
+    agent_max_amount: Decimal
+    impact: dict[str, Decimal]  # share of the credit by how much of the customer's service the incident hit
+    default_form: str
+    form_by_tier: dict[str, str]
     rules: tuple[Rule, ...]
+
+    def form_for(self, customer: dict[str, Any]) -> str:
+        """The form of an offer: by the customer's tier when the policy says so. Never its amount."""
+        return self.form_by_tier.get(str(customer.get("tier", "")).lower(), self.default_form)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Offer:
     currency: str
     needs_approval: bool
     reason: str
+    agent_max_amount: Decimal  # the most an agent may set for this offer
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,9 @@ def _money(value: Any, where: str) -> Decimal:
 def parse_policy(document: Any, source: str = "policy") -> Policy:
     """A Policy from the parsed YAML document, or a PolicyError saying what is wrong and where."""
     if not isinstance(document, dict):
-        raise PolicyError(f"{source}: the policy must be a mapping with version, currency, limits and rules")
+        raise PolicyError(
+            f"{source}: the policy must be a mapping with version, currency, limits, impact, forms and rules"
+        )
     if _require(document, "version", source) != 1:
         raise PolicyError(f"{source}: version must be 1, got {document['version']!r}")
     currency = _require(document, "currency", source)
@@ -103,6 +115,17 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
     approval = _money(
         _require(limits, "agent_approval_above", f"{source} limits"), f"{source} limits.agent_approval_above"
     )
+    agent_max = _money(_require(limits, "agent_max_amount", f"{source} limits"), f"{source} limits.agent_max_amount")
+    unknown = set(limits) - {"max_amount", "agent_approval_above", "agent_max_amount"}
+    if unknown:
+        raise PolicyError(f"{source} limits: unknown keys {sorted(unknown)}")
+    if approval > max_amount or agent_max < max_amount:
+        raise PolicyError(
+            f"{source} limits: need agent_approval_above <= max_amount <= agent_max_amount, got "
+            f"{approval} / {max_amount} / {agent_max}"
+        )
+    impact = _impact(_require(document, "impact", source), f"{source} impact")
+    default_form, form_by_tier = _forms(_require(document, "forms", source), f"{source} forms")
     raw_rules = _require(document, "rules", source)
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyError(f"{source}: rules must be a non-empty list")
@@ -114,15 +137,23 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
             raise PolicyError(f"{where}: id must be a unique non-empty string, got {rule_id!r}")
         seen.add(rule_id)
         where = f"{source} rule {rule_id!r}"
-        unknown = set(raw) - {"id", "description", "severities", "min_hours", "kind", "days_of_fee", "minimum"}
+        unknown = set(raw) - {
+            "id",
+            "description",
+            "severities",
+            "min_hours",
+            "days_of_fee",
+            "minimum",
+            "needs_approval",
+        }
         if unknown:
-            raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+            raise PolicyError(f"{where}: unknown keys {sorted(unknown)} (an offer's form is set under `forms`)")
         severities = _require(raw, "severities", where)
         if not isinstance(severities, list) or not severities or any(s not in SEVERITIES for s in severities):
             raise PolicyError(f"{where}: severities must be a list drawn from {list(SEVERITIES)}, got {severities!r}")
-        kind = _require(raw, "kind", where)
-        if kind not in KINDS:
-            raise PolicyError(f"{where}: kind must be one of {list(KINDS)}, got {kind!r}")
+        needs_approval = raw.get("needs_approval", False)
+        if not isinstance(needs_approval, bool):
+            raise PolicyError(f"{where}: needs_approval must be true or false, got {needs_approval!r}")
         min_hours = _require(raw, "min_hours", where)
         if isinstance(min_hours, bool) or not isinstance(min_hours, (int, float)) or min_hours < 0:
             raise PolicyError(f"{where}: min_hours must be a number of hours >= 0, got {min_hours!r}")
@@ -132,12 +163,42 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
                 description=str(raw.get("description", "")),
                 severities=tuple(severities),
                 min_hours=float(min_hours),
-                kind=kind,
                 days_of_fee=_money(_require(raw, "days_of_fee", where), f"{where} days_of_fee"),
                 minimum=_money(raw.get("minimum", 0), f"{where} minimum"),
+                needs_approval=needs_approval,
             )
         )
-    return Policy(currency=currency, max_amount=max_amount, agent_approval_above=approval, rules=tuple(rules))
+    return Policy(
+        currency=currency,
+        max_amount=max_amount,
+        agent_approval_above=approval,
+        agent_max_amount=agent_max,
+        impact=impact,
+        default_form=default_form,
+        form_by_tier=form_by_tier,
+        rules=tuple(rules),
+    )
+
+
+def _impact(raw: Any, where: str) -> dict[str, Decimal]:
+    if not isinstance(raw, dict) or set(raw) != set(IMPACTS):
+        raise PolicyError(f"{where}: must give a share for exactly {list(IMPACTS)}, got {raw!r}")
+    shares = {key: _money(raw[key], f"{where}.{key}") for key in IMPACTS}
+    if not (0 < shares["some_services"] <= shares["all_services"] <= 1):
+        raise PolicyError(f"{where}: need 0 < some_services <= all_services <= 1, got {raw!r}")
+    return shares
+
+
+def _forms(raw: Any, where: str) -> tuple[str, dict[str, str]]:
+    if not isinstance(raw, dict) or set(raw) - {"default", "by_tier"}:
+        raise PolicyError(f"{where}: must be a mapping with `default` and optional `by_tier`, got {raw!r}")
+    by_tier = raw.get("by_tier") or {}
+    if not isinstance(by_tier, dict):
+        raise PolicyError(f"{where}.by_tier: must map a tier to a form, got {by_tier!r}")
+    for key, form in [("default", _require(raw, "default", where)), *by_tier.items()]:
+        if form not in KINDS:
+            raise PolicyError(f"{where}: {key}: the form must be one of {list(KINDS)}, got {form!r}")
+    return raw["default"], {str(tier).lower(): form for tier, form in by_tier.items()}
 
 
 def load_policy(path: Path) -> Policy:
@@ -162,12 +223,17 @@ def hours_affected(incident: dict[str, Any], now: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 3600)
 
 
-def customer_affected(customer: dict[str, Any], incident: dict[str, Any]) -> bool:
+def _services_hit(customer: dict[str, Any], incident: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """(the customer's services, those the incident hits where the customer is)."""
     services = {str(s).lower() for s in customer.get("services") or []}
     regions = {str(r).lower() for r in incident.get("regions") or []}
-    hit = {str(s).lower() for s in incident.get("services") or []}
-    in_region = not regions or str(customer.get("region", "")).lower() in regions
-    return bool(services & hit) and in_region
+    if regions and str(customer.get("region", "")).lower() not in regions:
+        return services, set()
+    return services, services & {str(s).lower() for s in incident.get("services") or []}
+
+
+def customer_affected(customer: dict[str, Any], incident: dict[str, Any]) -> bool:
+    return bool(_services_hit(customer, incident)[1])
 
 
 def decide(policy: Policy, customer: dict[str, Any] | None, incident: dict[str, Any] | None, now: datetime) -> Decision:
@@ -183,17 +249,23 @@ def decide(policy: Policy, customer: dict[str, Any] | None, incident: dict[str, 
     rule = next((r for r in policy.rules if severity in r.severities and hours >= r.min_hours), None)
     if rule is None:
         return Decision(None, "below_threshold")
+    services, hit = _services_hit(customer, incident)
+    impact = "all_services" if hit == services else "some_services"
     fee = _money(customer.get("monthly_fee", 0), "customer monthly_fee")
-    amount = max(rule.minimum, fee / Decimal(30) * rule.days_of_fee)
+    amount = max(rule.minimum, fee / Decimal(30) * rule.days_of_fee * policy.impact[impact])
     amount = min(amount, policy.max_amount).quantize(CENT, rounding=ROUND_HALF_UP)
-    reason = f"{incident.get('title', 'incident')}: {severity} incident, {hours:.1f} h affected"
+    reason = (
+        f"{incident.get('title', 'incident')}: {severity} incident, {hours:.1f} h affected, "
+        f"{len(hit)} of {len(services)} services hit ({', '.join(sorted(hit))})"
+    )
     return Decision(
         Offer(
             rule=rule.id,
-            kind=rule.kind,
+            kind=policy.form_for(customer),
             amount=amount,
             currency=policy.currency,
-            needs_approval=amount > policy.agent_approval_above,
+            needs_approval=rule.needs_approval or amount > policy.agent_approval_above,
             reason=reason,
+            agent_max_amount=policy.agent_max_amount,
         )
     )

@@ -80,7 +80,11 @@ class ActionHandoff(CandorAction):
             "trajectory": trajectory.as_dict(),
             "problem": problem.phrase() if problem else None,
         }
-        events: list[EventType] = [SlotSet("handoff_offered", False), *self.plain_talk_events(tracker)]
+        events: list[EventType] = [
+            SlotSet("handoff_offered", False),
+            SlotSet("compensation_offered", False),  # "yes" now answers nothing the bot asked before
+            *self.plain_talk_events(tracker),
+        ]
         if tracker.get_slot("handoff_declined"):
             events.append(SlotSet("handoff_declined", False))
         try:
@@ -111,7 +115,11 @@ class ActionDeclineHandoff(CandorAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text="OK, I'll keep going here. What would help most right now?")
-        return [SlotSet("handoff_offered", False), SlotSet("handoff_declined", True)]
+        return [
+            SlotSet("handoff_offered", False),
+            SlotSet("handoff_declined", True),
+            SlotSet("compensation_offered", False),  # "yes" now answers nothing the bot asked before
+        ]
 
 
 class ActionAnswerBotChallenge(CandorAction):

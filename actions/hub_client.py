@@ -49,3 +49,8 @@ class HubClient:
     async def record_compensation(self, offer: dict[str, Any]) -> dict[str, Any]:
         """Record an offer; answers the one already recorded for that customer and incident, if any."""
         return await self._request("POST", "/api/bot/compensations", offer)
+
+    async def answer_compensation(self, compensation_id: int, sender: str, answer: str) -> dict[str, Any]:
+        """The customer accepts or declines an offer ("accepted" | "declined"); answers the updated record."""
+        body = {"sender": sender, "answer": answer}
+        return await self._request("POST", f"/api/bot/compensations/{int(compensation_id)}/answer", body)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["Settings", "SettingsError", "settings"]
+__all__ = ["Settings", "SettingsError", "policy_file", "settings"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,9 +35,14 @@ class Settings:
         return cls(
             hub_url=env.get("CANDOR_HUB_URL", "http://127.0.0.1:8000").rstrip("/"),
             service_token=token,
-            policy_file=Path(env.get("CANDOR_POLICY_FILE", ROOT / "policy" / "compensation.yml")),
+            policy_file=policy_file(env),
             hub_timeout=timeout,
         )
+
+
+def policy_file(env: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+    """The compensation policy this process applies: CANDOR_POLICY_FILE, else policy/compensation.yml."""
+    return Path(env.get("CANDOR_POLICY_FILE", ROOT / "policy" / "compensation.yml"))
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from handoff.rasa_client import RasaClient
 from handoff.repository import Repository
 from handoff.schemas import (
     Agent,
+    CompensationAnswerBody,
     CompensationBody,
     Conversation,
     EscalationBody,
@@ -26,6 +27,7 @@ from handoff.schemas import (
 __all__ = [
     "BOT_UNAVAILABLE",
     "Hub",
+    "answer_compensation",
     "bot_context",
     "chat_messages",
     "customer_message",
@@ -184,6 +186,12 @@ async def record_compensation(hub: Hub, body: CompensationBody) -> tuple[dict[st
     conversation = await hub.repository.conversation_by_sender(body.sender) if body.sender else None
     record, created = await hub.repository.record_compensation(body, conversation.id if conversation else None, "bot")
     return record.model_dump(mode="json"), created
+
+
+async def answer_compensation(hub: Hub, compensation_id: int, body: CompensationAnswerBody) -> dict[str, Any]:
+    """POST /api/bot/compensations/{id}/answer: the customer accepted or declined the offer."""
+    record = await hub.repository.answer_compensation(compensation_id, body.sender, body.answer)
+    return record.model_dump(mode="json")
 
 
 async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> dict[str, Any]:

@@ -179,13 +179,19 @@ class Compensation(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
-    rule: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))  # the policy rule that produced the offer
     kind: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # what the customer gets (an override changes it)
+    original_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # what the policy produced; never changed
+    agent_max_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # the most an agent may set (policy's limit)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))
+    # offered | pending_approval | accepted | declined | approved (handoff.compensations)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))  # customer:<sender> | agent:<username>
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class Audit(Base):

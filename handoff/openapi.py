@@ -14,7 +14,9 @@ from handoff.alertmanager import AlertmanagerPayload
 from handoff.schemas import (
     AgentLogin,
     AgentMessageBody,
+    CompensationAnswerBody,
     CompensationBody,
+    CompensationOverrideBody,
     EscalationBody,
     HandbackBody,
     IncidentBody,
@@ -65,8 +67,15 @@ ROUTES = [
     Route(
         "POST",
         "/api/bot/compensations",
-        "Record a compensation offer (once per customer and incident)",
+        "Record a compensation offer (once per customer and incident): 201 new, 200 the one recorded",
         CompensationBody,
+        "service",
+    ),
+    Route(
+        "POST",
+        "/api/bot/compensations/{compensation_id}/answer",
+        "The customer accepts or declines an offer (only from a conversation of its customer)",
+        CompensationAnswerBody,
         "service",
     ),
     Route(
@@ -115,6 +124,25 @@ ROUTES = [
         "/api/agent/incidents/{incident_id}",
         "Change an incident: title, severity, services, regions, status (resolved resolves), facts",
         IncidentUpdateBody,
+        "agent",
+    ),
+    Route(
+        "GET",
+        "/api/agent/compensations",
+        "Compensation records, newest first; ?status=<status> keeps one status (e.g. pending_approval)",
+        auth="agent",
+    ),
+    Route(
+        "POST",
+        "/api/agent/compensations/{compensation_id}/approve",
+        "Approve an offer pending approval",
+        auth="agent",
+    ),
+    Route(
+        "POST",
+        "/api/agent/compensations/{compensation_id}/override",
+        "Set another amount (at most the offer's agent_max_amount, with a reason); the offer becomes approved",
+        CompensationOverrideBody,
         "agent",
     ),
 ]

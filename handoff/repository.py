@@ -2,8 +2,9 @@
 
 Each public method is one transaction. Writes that race (claims, escalations, first messages,
 compensation records) are decided by the database: a conditional UPDATE whose row count names the
-single winner, or a UNIQUE constraint. No in-process locks, so several hub processes could share a
-PostgreSQL store.
+single winner, or a UNIQUE constraint; edits that read a row first (incident edits, compensation
+decisions) take the row's write lock before reading it. No in-process locks, so several hub processes
+could share a PostgreSQL store.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff import models, service
+from handoff import compensations, models, service
 from handoff.alertmanager import (
     AlertmanagerPayload,
     changed_episodes,
@@ -34,7 +35,9 @@ from handoff.errors import Conflict, NotFound
 from handoff.schemas import (
     Agent,
     Compensation,
+    CompensationAnswer,
     CompensationBody,
+    CompensationOverrideBody,
     Conversation,
     Customer,
     Escalation,
@@ -180,11 +183,21 @@ def _compensation(row: models.Compensation) -> Compensation:
         rule=row.rule,
         kind=row.kind,
         amount=row.amount,
+        original_amount=row.original_amount,
+        agent_max_amount=row.agent_max_amount,
         currency=row.currency,
         reason=row.reason,
-        status=row.status,
+        status=cast(Any, row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
         created_at=row.created_at,
+        updated_at=row.updated_at,
     )
+
+
+def _terms(row: models.Compensation) -> dict[str, str]:
+    """What a decision changes, for the audit trail's before and after."""
+    return {"amount": str(row.amount), "status": row.status}
 
 
 class Repository:
@@ -1032,6 +1045,7 @@ class Repository:
                     raise NotFound(f"no customer {body.customer_id}")
                 if await session.get(models.Incident, body.incident_id) is None:
                     raise NotFound(f"no incident {body.incident_id}")
+                now = models.utcnow()
                 row = models.Compensation(
                     customer_id=body.customer_id,
                     incident_id=body.incident_id,
@@ -1039,10 +1053,15 @@ class Repository:
                     rule=body.rule,
                     kind=body.kind,
                     amount=body.amount,
+                    original_amount=body.amount,
+                    agent_max_amount=body.agent_max_amount,
                     currency=body.currency,
                     reason=body.reason,
                     status=body.status,
-                    created_at=models.utcnow(),
+                    decided_by=None,
+                    decided_at=None,
+                    created_at=now,
+                    updated_at=now,
                 )
                 session.add(row)
                 await session.flush()
@@ -1054,7 +1073,9 @@ class Repository:
                     compensation_id=row.id,
                     customer_id=body.customer_id,
                     incident_id=body.incident_id,
+                    rule=body.rule,
                     amount=str(body.amount),
+                    agent_max_amount=str(body.agent_max_amount),
                     status=body.status,
                 )
                 return _compensation(row), True
@@ -1063,3 +1084,129 @@ class Repository:
             if recorded is None:
                 raise
             return recorded, False
+
+    async def compensation_by_id(self, compensation_id: int) -> Compensation:
+        async with self._sessions() as session:
+            row = await session.get(models.Compensation, compensation_id)
+            if row is None:
+                raise NotFound(f"no compensation {compensation_id}")
+            return _compensation(row)
+
+    async def compensations(self, status: str | None = None) -> list[Compensation]:
+        """Every compensation record, or those in one status; newest first."""
+        query = select(models.Compensation).order_by(
+            models.Compensation.created_at.desc(), models.Compensation.id.desc()
+        )
+        if status is not None:
+            query = query.where(models.Compensation.status == status)
+        async with self._sessions() as session:
+            return [_compensation(r) for r in await session.scalars(query)]
+
+    @staticmethod
+    async def _locked_compensation(
+        session: AsyncSession, compensation_id: int, *where: Any
+    ) -> models.Compensation | None:
+        """The row (None if no row with this id meets `where`), read after taking its write lock (SQLite: the
+        database's): two decisions at once apply one after the other, the second seeing the first's result."""
+        touched = await session.execute(
+            update(models.Compensation)
+            .where(models.Compensation.id == compensation_id, *where)
+            .values(updated_at=models.Compensation.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        if not _rowcount(touched):
+            return None
+        return await session.get(models.Compensation, compensation_id, populate_existing=True)
+
+    async def answer_compensation(self, compensation_id: int, sender: str, answer: CompensationAnswer) -> Compensation:
+        """The customer's answer. Only a conversation of the offer's customer may give it (NotFound otherwise,
+        worded as for an unknown id); the answer already recorded changes nothing and writes no audit row."""
+        actor = f"customer:{sender}"
+        owner = select(models.Conversation.customer_id).where(models.Conversation.sender == sender)
+        async with self._transaction() as session:
+            row = await self._locked_compensation(
+                session, compensation_id, models.Compensation.customer_id == owner.scalar_subquery()
+            )
+            if row is None:
+                raise NotFound(f"no compensation {compensation_id} for this customer")
+            if not compensations.check_answer(row.id, row.status, answer):
+                return _compensation(row)
+            conversation_id = await session.scalar(
+                select(models.Conversation.id).where(models.Conversation.sender == sender)
+            )
+            before, now = _terms(row), models.utcnow()
+            row.status, row.decided_by, row.decided_at, row.updated_at = answer, actor, now, now
+            await session.flush()
+            self._audit(
+                session,
+                actor,
+                f"compensation_{answer}",
+                conversation_id,
+                compensation_id=row.id,
+                customer_id=row.customer_id,
+                incident_id=row.incident_id,
+                before=before,
+                after=_terms(row),
+            )
+            return _compensation(row)
+
+    async def approve_compensation(self, compensation_id: int, agent: Agent) -> Compensation:
+        """An agent approves an offer pending approval; approving it again changes nothing."""
+        actor = f"agent:{agent.username}"
+        async with self._transaction() as session:
+            row = await self._locked_compensation(session, compensation_id)
+            if row is None:
+                raise NotFound(f"no compensation {compensation_id}")
+            if not compensations.check_approve(row.id, row.status):
+                return _compensation(row)
+            before, now = _terms(row), models.utcnow()
+            row.status, row.decided_by, row.decided_at, row.updated_at = "approved", actor, now, now
+            await session.flush()
+            self._audit(
+                session,
+                actor,
+                "compensation_approved",
+                row.conversation_id,
+                compensation_id=row.id,
+                customer_id=row.customer_id,
+                incident_id=row.incident_id,
+                before=before,
+                after=_terms(row),
+                agent=agent.username,
+            )
+            return _compensation(row)
+
+    async def override_compensation(
+        self, compensation_id: int, agent: Agent, body: CompensationOverrideBody
+    ) -> Compensation:
+        """An agent sets another amount, at most the offer's agent_max_amount; the offer becomes approved.
+        Refused once the customer accepted. Every override is audited, the same amount again too."""
+        actor = f"agent:{agent.username}"
+        async with self._transaction() as session:
+            row = await self._locked_compensation(session, compensation_id)
+            if row is None:
+                raise NotFound(f"no compensation {compensation_id}")
+            compensations.check_override(row.id, row.status, body.amount, row.agent_max_amount, row.currency)
+            before, now = _terms(row), models.utcnow()
+            row.amount, row.status, row.decided_by, row.decided_at, row.updated_at = (
+                body.amount,
+                "approved",
+                actor,
+                now,
+                now,
+            )
+            await session.flush()
+            self._audit(
+                session,
+                actor,
+                "compensation_overridden",
+                row.conversation_id,
+                compensation_id=row.id,
+                customer_id=row.customer_id,
+                incident_id=row.incident_id,
+                before=before,
+                after=_terms(row),
+                reason=body.reason,
+                agent=agent.username,
+            )
+            return _compensation(row)

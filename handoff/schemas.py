@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "MAX_TEXT",
@@ -14,7 +14,11 @@ __all__ = [
     "AgentLogin",
     "AgentMessageBody",
     "Compensation",
+    "CompensationAnswer",
+    "CompensationAnswerBody",
     "CompensationBody",
+    "CompensationOverrideBody",
+    "CompensationStatus",
     "Conversation",
     "Customer",
     "Escalation",
@@ -45,6 +49,32 @@ IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"
 Severity = Literal["minor", "major", "critical"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Fact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+# offered / pending_approval: as the policy produced it; accepted / declined: the customer's answer;
+# approved: an agent's approval or override (docs/hub-api.md, "Compensations").
+CompensationStatus = Literal["offered", "pending_approval", "accepted", "declined", "approved"]
+CompensationAnswer = Literal["accepted", "declined"]
+
+
+def _decimal(value: Any) -> Any:
+    """A decimal string ("5.17") or a JSON number; floats go through str() to stay exact."""
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal string like '5.17' or a number")
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            raise ValueError("must be a decimal string like '5.17'") from None
+    return value
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))  # "5" and "5.00" are the same amount, shown as "5.00"
+
+
+# An amount of money: 0 to 100,000 with at most two decimals.
+Money = Annotated[Decimal, Field(ge=0, le=100000, decimal_places=2), BeforeValidator(_decimal), AfterValidator(_cents)]
 
 
 class Record(BaseModel):
@@ -100,11 +130,16 @@ class Compensation(Record):
     conversation_id: int | None
     rule: str
     kind: str
-    amount: Decimal
+    amount: Decimal  # what the customer gets: the policy's amount, or an agent's override
+    original_amount: Decimal  # what the policy produced; never changed
+    agent_max_amount: Decimal  # the most an agent may set for this offer (the policy's limit)
     currency: str
     reason: str
-    status: str
+    status: CompensationStatus
+    decided_by: str | None  # customer:<sender> | agent:<username>: who took the latest decision
+    decided_at: datetime | None
     created_at: datetime
+    updated_at: datetime
 
 
 class Agent(Record):
@@ -198,32 +233,38 @@ class EscalationBody(Body):
 
 
 class CompensationBody(Body):
-    """POST /api/bot/compensations: an offer the policy produced."""
+    """POST /api/bot/compensations: an offer the policy produced, with the most an agent may set for it."""
 
     sender: Sender | None = None
     customer_id: Name
     incident_id: Name
     rule: Name
     kind: Name
-    amount: Decimal = Field(ge=0, le=100000, decimal_places=2)
+    amount: Money
+    agent_max_amount: Money
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     reason: Annotated[str, StringConstraints(max_length=1000)] = ""
     status: Literal["offered", "pending_approval"] = "offered"
 
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _amount(cls, value: Any) -> Any:
-        # A decimal string ("5.17") or a JSON number; floats go through str() to stay exact.
-        if isinstance(value, bool):
-            raise ValueError("amount must be a decimal string or a number")
-        if isinstance(value, (int, float)):
-            return Decimal(str(value))
-        if isinstance(value, str):
-            try:
-                return Decimal(value)
-            except ArithmeticError:
-                raise ValueError("amount must be a decimal string like '5.17'") from None
-        return value
+    @model_validator(mode="after")
+    def _limit_covers_the_amount(self) -> CompensationBody:
+        if self.agent_max_amount < self.amount:
+            raise ValueError(f"agent_max_amount ({self.agent_max_amount}) must be at least amount ({self.amount})")
+        return self
+
+
+class CompensationAnswerBody(Body):
+    """POST /api/bot/compensations/{id}/answer: the customer's answer to an offer, relayed by the bot."""
+
+    sender: Sender
+    answer: CompensationAnswer
+
+
+class CompensationOverrideBody(Body):
+    """POST /api/agent/compensations/{id}/override: an agent sets another amount, within the offer's limit."""
+
+    amount: Money
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class PartialBody(Body):

@@ -1,4 +1,5 @@
-"""Agent console routes (/api/agent/...): login, queue, claim, talk, hand back, resolve, directory."""
+"""Agent console routes (/api/agent/...): login, queue, claim, talk, hand back, resolve, directory,
+compensation decisions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import flows
+from handoff import compensations, flows
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import NotFound, Unauthorized
 from handoff.http import bearer_token, body_of, hub_of, query_int
@@ -15,6 +16,7 @@ from handoff.schemas import (
     Agent,
     AgentLogin,
     AgentMessageBody,
+    CompensationOverrideBody,
     HandbackBody,
     IncidentBody,
     IncidentUpdateBody,
@@ -137,3 +139,23 @@ async def update_incident(request: Request, incident_id: str) -> HTTPResponse:
     body = body_of(request, IncidentUpdateBody)
     incident = await hub_of(request).repository.update_incident(incident_id, body, f"agent:{_agent(request).username}")
     return json({"incident": incident.model_dump(mode="json")})
+
+
+@bp.get("/compensations")
+async def list_compensations(request: Request) -> HTTPResponse:
+    status = compensations.status_filter(request.args.get("status"))
+    found = await hub_of(request).repository.compensations(status)
+    return json({"compensations": [c.model_dump(mode="json") for c in found]})
+
+
+@bp.post("/compensations/<compensation_id:int>/approve")
+async def approve_compensation(request: Request, compensation_id: int) -> HTTPResponse:
+    record = await hub_of(request).repository.approve_compensation(compensation_id, _agent(request))
+    return json({"compensation": record.model_dump(mode="json")})
+
+
+@bp.post("/compensations/<compensation_id:int>/override")
+async def override_compensation(request: Request, compensation_id: int) -> HTTPResponse:
+    body = body_of(request, CompensationOverrideBody)
+    record = await hub_of(request).repository.override_compensation(compensation_id, _agent(request), body)
+    return json({"compensation": record.model_dump(mode="json")})

@@ -9,7 +9,7 @@ from handoff import flows
 from handoff.auth import service_token_ok
 from handoff.errors import Unauthorized
 from handoff.http import body_of, hub_of
-from handoff.schemas import CompensationBody, EscalationBody
+from handoff.schemas import CompensationAnswerBody, CompensationBody, EscalationBody
 
 __all__ = ["SERVICE_TOKEN_HEADER", "bp"]
 
@@ -40,3 +40,9 @@ async def record_compensation(request: Request) -> HTTPResponse:
     body = body_of(request, CompensationBody)
     record, created = await flows.record_compensation(hub_of(request), body)
     return json(record, status=201 if created else 200)
+
+
+@bp.post("/compensations/<compensation_id:int>/answer")
+async def answer_compensation(request: Request, compensation_id: int) -> HTTPResponse:
+    body = body_of(request, CompensationAnswerBody)
+    return json(await flows.answer_compensation(hub_of(request), compensation_id, body))

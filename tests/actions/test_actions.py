@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,13 +17,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.apologies import ActionApologize, ActionStopApologizing
-from actions.compensation import ActionOfferCompensation
+from actions.compensation import ActionAnswerCompensation, ActionOfferCompensation
 from actions.handoff import ActionAnswerBotChallenge, ActionDeclineHandoff, ActionHandoff, ActionOfferPerson
 from actions.slots import ActionValidateSlotMappings
 from actions.status import ActionIncidentStatus
 from actions.wording import banned_phrases_in, is_plain
 
-DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from stack import free_port  # noqa: E402
+
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 
 
 def run(
@@ -109,13 +117,55 @@ def test_a_customer_the_incident_does_not_affect_is_not_told_it_is_the_cause(use
 def test_compensation_is_decided_by_policy_recorded_and_offered_once(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
     sender = use_hub.start_conversation("C-1005")
     tracker = make_tracker(sender, [("do I get money back for this?", "ask_compensation", "low")])
-    [first], _ = run(ActionOfferCompensation(), tracker)
-    assert "EUR 5.00" in first  # outage-4h-plus: max(5.00, 89.00 / 30 * 1) -> 5.00
+    [first], events = run(ActionOfferCompensation(), tracker)
+    # outage-4h-plus: max(5.00, 89.00 / 30 * 1 day * 0.5 (TV still works)) -> 5.00, as a credit note (business tier)
+    assert "EUR 5.00 credit note" in first and first.endswith("Shall I apply it?"), first
+    assert slot(events, "compensation_offered") is True and slot(events, "handoff_offered") is False
     recorded = use_hub.context(sender)["compensation"]
     assert (recorded["rule"], recorded["incident_id"], recorded["status"]) == ("outage-4h-plus", "INC-2041", "offered")
+    assert (recorded["kind"], recorded["agent_max_amount"]) == ("credit_note", "100.00")
+    assert "1 of 2 services hit" in recorded["reason"]
     [second], _ = run(ActionOfferCompensation(), tracker)
     assert second.startswith("As offered earlier") and "EUR 5.00" in second
     assert use_hub.context(sender)["compensation"]["id"] == recorded["id"]
+
+    yes = make_tracker(
+        sender, [("do I get money back for this?", "ask_compensation", "low"), ("yes", "affirm", "none")]
+    )
+    [text], events = run(ActionAnswerCompensation(), yes)
+    assert "You accepted a EUR 5.00 credit note" in text and slot(events, "compensation_offered") is False
+    assert use_hub.context(sender)["compensation"]["status"] == "accepted"
+    [third], events = run(ActionOfferCompensation(), tracker)
+    assert "You accepted" in third and slot(events, "compensation_offered") is False  # nothing left to answer
+
+
+def test_a_declined_offer_is_recorded_and_stays_declined(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    ask = ("any compensation for the outage?", "ask_compensation", "none")
+    [offer], _ = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
+    assert "EUR 5.00 credit on your next bill" in offer, offer
+    [text], _ = run(ActionAnswerCompensation(), make_tracker(sender, [ask, ("no thanks", "deny", "none")]))
+    assert text.startswith("OK, no credit applied") and is_plain(text), text
+    assert use_hub.context(sender)["compensation"]["status"] == "declined"
+    [again], _ = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
+    assert "You declined" in again and "EUR 5.00" in again
+
+
+def test_a_broken_policy_stops_the_action_server_at_start(tmp_path: Path) -> None:
+    broken = tmp_path / "compensation.yml"
+    broken.write_text("version: 1\ncurrency: EUR\nlimits: {max_amount: 60}\n")
+    env = {**os.environ, "CANDOR_POLICY_FILE": str(broken), "CANDOR_SERVICE_TOKEN": "x" * 24}
+    rasa = Path(sys.executable).parent / "rasa"
+    done = subprocess.run(
+        [str(rasa), "run", "actions", "--actions", "actions", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert f"{broken} limits: missing `agent_approval_above`" in done.stderr + done.stdout
 
 
 def test_no_compensation_promised_to_a_customer_the_incident_does_not_affect(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +225,11 @@ def test_the_offer_of_a_person_is_plain_and_sets_the_offer(make_tracker) -> None
 
 def test_a_declined_offer_is_remembered_until_a_handoff(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
     _, events = run(ActionDeclineHandoff(), make_tracker("s", [("no", "deny", "none")]))
-    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_declined", True)]
+    assert events == [
+        SlotSet("handoff_offered", False),
+        SlotSet("handoff_declined", True),
+        SlotSet("compensation_offered", False),
+    ]
     sender = use_hub.start_conversation("C-1001")
     _, events = run(
         ActionHandoff(), make_tracker(sender, [("a person please", "request_human", "low")], {"handoff_declined": True})

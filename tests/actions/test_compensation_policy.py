@@ -43,7 +43,7 @@ def test_a_long_major_outage_gives_the_first_matching_rule(policy) -> None:  # t
 
 
 def test_amount_is_proportional_to_fee_and_capped(policy) -> None:  # type: ignore[no-untyped-def]
-    rich = {**CUSTOMER, "monthly_fee": 900, "tier": "business"}
+    rich = {**CUSTOMER, "monthly_fee": 900, "tier": "business", "services": ["internet"]}
     offer = decide(policy, rich, incident(30), NOW).offer
     assert offer is not None and offer.amount == Decimal("60.00") and offer.needs_approval
 
@@ -51,6 +51,37 @@ def test_amount_is_proportional_to_fee_and_capped(policy) -> None:  # type: igno
 def test_tier_does_not_change_the_offer(policy) -> None:  # type: ignore[no-untyped-def]
     offers = {tier: decide(policy, {**CUSTOMER, "tier": tier}, incident(5), NOW).offer for tier in ("basic", "premium")}
     assert offers["basic"] == offers["premium"]
+
+
+def test_tier_may_change_the_form_but_never_the_amount_or_who_qualifies(policy) -> None:  # type: ignore[no-untyped-def]
+    standard = decide(policy, CUSTOMER, incident(5), NOW).offer
+    business = decide(policy, {**CUSTOMER, "tier": "business"}, incident(5), NOW).offer
+    assert standard is not None and business is not None
+    assert (standard.kind, business.kind) == ("bill_credit", "credit_note")
+    assert (business.amount, business.rule, business.needs_approval) == (
+        standard.amount,
+        standard.rule,
+        standard.needs_approval,
+    )
+    for tier in ("business", "basic"):  # not affected stays not affected, whatever the tier
+        assert decide(policy, {**CUSTOMER, "tier": tier, "region": "Porto"}, incident(5), NOW).offer is None
+
+
+def test_the_customers_actual_impact_counts(policy) -> None:  # type: ignore[no-untyped-def]
+    # 90/month, 30 h major outage -> 3 days of fee = 9.00 (minimum 10.00) for all services; half when TV still works.
+    everything = decide(policy, {**CUSTOMER, "monthly_fee": 300, "services": ["internet"]}, incident(30), NOW).offer
+    partly = decide(policy, {**CUSTOMER, "monthly_fee": 300}, incident(30), NOW).offer
+    assert everything is not None and partly is not None
+    assert (everything.amount, partly.amount) == (Decimal("30.00"), Decimal("15.00"))
+    assert "1 of 1 services" in everything.reason and "1 of 2 services hit (internet)" in partly.reason
+
+
+def test_what_needs_an_agents_approval_and_how_far_an_agent_may_go(policy) -> None:  # type: ignore[no-untyped-def]
+    rule_says = decide(policy, CUSTOMER, incident(30), NOW).offer  # outage-24h-plus: needs_approval: true
+    small = decide(policy, CUSTOMER, incident(5), NOW).offer
+    assert rule_says is not None and small is not None
+    assert rule_says.needs_approval and not small.needs_approval
+    assert rule_says.agent_max_amount == small.agent_max_amount == Decimal("100.00")
 
 
 @pytest.mark.parametrize(
@@ -87,7 +118,20 @@ def _valid() -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(rules=[]), "rules must be a non-empty list"),
         (lambda d: d["rules"][1].update(id="outage-24h-plus"), "unique"),
         (lambda d: d["rules"][0].update(severities=["catastrophic"]), "severities must be a list"),
-        (lambda d: d["rules"][0].update(kind="cash"), "kind must be one of"),
+        (lambda d: d["rules"][0].update(kind="cash"), "unknown keys .* form is set under `forms`"),
+        (lambda d: d["rules"][0].update(needs_approval="yes"), "needs_approval must be true or false"),
+        (lambda d: d["limits"].pop("agent_max_amount"), "missing `agent_max_amount`"),
+        (lambda d: d["limits"].update(agent_max_amount=50), "agent_approval_above <= max_amount <= agent_max"),
+        (lambda d: d["limits"].update(agent_approval_above=70), "agent_approval_above <= max_amount"),
+        (lambda d: d["limits"].update(typo=1), "limits: unknown keys"),
+        (lambda d: d.pop("impact"), "missing `impact`"),
+        (lambda d: d["impact"].pop("some_services"), "exactly"),
+        (lambda d: d["impact"].update(some_services=0), "0 < some_services <= all_services <= 1"),
+        (lambda d: d["impact"].update(all_services=1.5), "0 < some_services <= all_services <= 1"),
+        (lambda d: d.pop("forms"), "missing `forms`"),
+        (lambda d: d["forms"].update(default="cash"), "default: the form must be one of"),
+        (lambda d: d["forms"]["by_tier"].update(gold="vip_upgrade"), "gold: the form must be one of"),
+        (lambda d: d["forms"].update(by_value={}), "must be a mapping with `default`"),
         (lambda d: d["rules"][0].update(min_hours="four"), "min_hours must be"),
         (lambda d: d["rules"][0].update(bonus=1), "unknown keys"),
         (lambda d: d["rules"][0].pop("days_of_fee"), "missing `days_of_fee`"),

@@ -154,6 +154,7 @@ async def test_handoff_packet(hub: Any) -> None:
             "rule": "outage-4h-plus",
             "kind": "bill_credit",
             "amount": "5.00",
+            "agent_max_amount": "15.00",
             "currency": "EUR",
         },
     )
@@ -165,7 +166,9 @@ async def test_handoff_packet(hub: Any) -> None:
     assert packet["escalation"]["reason"] == "customer_requested_human"
     assert [f["level"] for f in packet["escalation"]["frustration"]] == ["low", "high"]
     assert packet["escalation"]["summary"].startswith("Marta")
-    assert [c["amount"] for c in packet["compensations"]] == ["5.00"]
+    assert [(c["amount"], c["agent_max_amount"], c["status"]) for c in packet["compensations"]] == [
+        ("5.00", "15.00", "offered")
+    ]
     assert packet["messages"][0] == packet["messages"][0] | {
         "role": "customer",
         "text": "my internet is down since this morning",

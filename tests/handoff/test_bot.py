@@ -13,6 +13,7 @@ OFFER = {
     "rule": "outage-4h-plus",
     "kind": "bill_credit",
     "amount": "5.00",
+    "agent_max_amount": "15.00",
     "currency": "EUR",
     "reason": "Fibre internet outage in Lisbon: major incident, 5.0 h affected",
 }
@@ -98,9 +99,14 @@ async def test_compensation_is_recorded_once_per_customer_and_incident(hub: Any)
     assert first.status_code == 201, first.text
     record = first.json()
     assert record["amount"] == "5.00" and record["status"] == "offered" and record["conversation_id"] is not None
+    assert (record["original_amount"], record["agent_max_amount"]) == ("5.00", "15.00")
+    assert (record["decided_by"], record["decided_at"]) == (None, None)
+    assert record["updated_at"] == record["created_at"] and record["rule"] == "outage-4h-plus"
 
     again = await hub.client.post(
-        "/api/bot/compensations", json={**OFFER, "amount": 50, "rule": "other"}, headers=hub.bot_headers
+        "/api/bot/compensations",
+        json={**OFFER, "amount": 50, "agent_max_amount": 60, "rule": "other"},
+        headers=hub.bot_headers,
     )
     assert again.status_code == 200 and again.json() == record
     assert (await hub.repository.counts())["compensations"] == 1
@@ -109,10 +115,10 @@ async def test_compensation_is_recorded_once_per_customer_and_incident(hub: Any)
 
 
 async def test_a_numeric_amount_and_pending_status(hub: Any) -> None:
-    body = {**OFFER, "customer_id": "C-1002", "amount": 37.45, "status": "pending_approval"}
+    body = {**OFFER, "customer_id": "C-1002", "amount": 37.45, "agent_max_amount": 50, "status": "pending_approval"}
     response = await hub.client.post("/api/bot/compensations", json=body, headers=hub.bot_headers)
     assert response.status_code == 201 and response.json()["amount"] == "37.45"
-    assert response.json()["status"] == "pending_approval"
+    assert response.json()["status"] == "pending_approval" and response.json()["agent_max_amount"] == "50.00"
 
 
 @pytest.mark.parametrize(
@@ -126,6 +132,10 @@ async def test_a_numeric_amount_and_pending_status(hub: Any) -> None:
         ({"status": "paid"}, 400, "status"),
         ({"currency": "euro"}, 400, "currency"),
         ({"rule": None}, 400, "rule"),
+        ({"agent_max_amount": None}, 400, "agent_max_amount"),
+        ({"agent_max_amount": "4.99"}, 400, "agent_max_amount (4.99) must be at least amount (5.00)"),
+        ({"agent_max_amount": "100000.01"}, 400, "agent_max_amount"),
+        ({"agent_max_amount": "1.001"}, 400, "agent_max_amount"),
     ],
 )
 async def test_bad_compensations_are_refused(hub: Any, change: dict[str, Any], status: int, word: str) -> None:
