@@ -10,8 +10,8 @@ from test_whole_loop import say, texts
 from actions.wording import is_plain
 
 
-def bot_says(hub: httpx.Client, sender: str, text: str) -> str:
-    reply = " ".join(texts(say(hub, sender, text), "bot"))
+def bot_says(hub: httpx.Client, sender: str, text: str, customer_id: str = "C-1001") -> str:
+    reply = " ".join(texts(say(hub, sender, text, customer_id), "bot"))
     assert reply, f"no bot answer to {text!r}"
     return reply
 

@@ -11,9 +11,9 @@ from conftest import AGENT
 from actions.wording import is_plain
 
 
-def say(hub: httpx.Client, sender: str, text: str) -> list[dict[str, Any]]:
+def say(hub: httpx.Client, sender: str, text: str, customer_id: str = "C-1001") -> list[dict[str, Any]]:
     response = hub.post(
-        "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": {"customer_id": "C-1001"}}
+        "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": {"customer_id": customer_id}}
     )
     assert response.status_code == 200, response.text
     return list(response.json())
