@@ -1118,6 +1118,36 @@ class Repository:
             return None
         return await session.get(models.Compensation, compensation_id, populate_existing=True)
 
+    async def _decide(
+        self,
+        session: AsyncSession,
+        row: models.Compensation,
+        actor: str,
+        action: str,
+        conversation_id: int | None,
+        status: str,
+        before: dict[str, str] | None = None,
+        **detail: Any,
+    ) -> Compensation:
+        """Give the locked offer its new status (who and when), and audit it with its terms before and after."""
+        before = before or _terms(row)
+        row.status, row.decided_by = status, actor
+        row.decided_at = row.updated_at = models.utcnow()
+        await session.flush()
+        self._audit(
+            session,
+            actor,
+            action,
+            conversation_id,
+            compensation_id=row.id,
+            customer_id=row.customer_id,
+            incident_id=row.incident_id,
+            before=before,
+            after=_terms(row),
+            **detail,
+        )
+        return _compensation(row)
+
     async def answer_compensation(self, compensation_id: int, sender: str, answer: CompensationAnswer) -> Compensation:
         """The customer's answer. Only a conversation of the offer's customer may give it (NotFound otherwise,
         worded as for an unknown id); the answer already recorded changes nothing and writes no audit row."""
@@ -1134,21 +1164,7 @@ class Repository:
             conversation_id = await session.scalar(
                 select(models.Conversation.id).where(models.Conversation.sender == sender)
             )
-            before, now = _terms(row), models.utcnow()
-            row.status, row.decided_by, row.decided_at, row.updated_at = answer, actor, now, now
-            await session.flush()
-            self._audit(
-                session,
-                actor,
-                f"compensation_{answer}",
-                conversation_id,
-                compensation_id=row.id,
-                customer_id=row.customer_id,
-                incident_id=row.incident_id,
-                before=before,
-                after=_terms(row),
-            )
-            return _compensation(row)
+            return await self._decide(session, row, actor, f"compensation_{answer}", conversation_id, answer)
 
     async def approve_compensation(self, compensation_id: int, agent: Agent) -> Compensation:
         """An agent approves an offer pending approval; approving it again changes nothing."""
@@ -1159,22 +1175,9 @@ class Repository:
                 raise NotFound(f"no compensation {compensation_id}")
             if not compensations.check_approve(row.id, row.status):
                 return _compensation(row)
-            before, now = _terms(row), models.utcnow()
-            row.status, row.decided_by, row.decided_at, row.updated_at = "approved", actor, now, now
-            await session.flush()
-            self._audit(
-                session,
-                actor,
-                "compensation_approved",
-                row.conversation_id,
-                compensation_id=row.id,
-                customer_id=row.customer_id,
-                incident_id=row.incident_id,
-                before=before,
-                after=_terms(row),
-                agent=agent.username,
+            return await self._decide(
+                session, row, actor, "compensation_approved", row.conversation_id, "approved", agent=agent.username
             )
-            return _compensation(row)
 
     async def override_compensation(
         self, compensation_id: int, agent: Agent, body: CompensationOverrideBody
@@ -1187,26 +1190,16 @@ class Repository:
             if row is None:
                 raise NotFound(f"no compensation {compensation_id}")
             compensations.check_override(row.id, row.status, body.amount, row.agent_max_amount, row.currency)
-            before, now = _terms(row), models.utcnow()
-            row.amount, row.status, row.decided_by, row.decided_at, row.updated_at = (
-                body.amount,
-                "approved",
-                actor,
-                now,
-                now,
-            )
-            await session.flush()
-            self._audit(
+            before = _terms(row)
+            row.amount = body.amount
+            return await self._decide(
                 session,
+                row,
                 actor,
                 "compensation_overridden",
                 row.conversation_id,
-                compensation_id=row.id,
-                customer_id=row.customer_id,
-                incident_id=row.incident_id,
+                "approved",
                 before=before,
-                after=_terms(row),
                 reason=body.reason,
                 agent=agent.username,
             )
-            return _compensation(row)

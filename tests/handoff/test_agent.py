@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from test_bot import OFFER
 
 
 async def test_login_good_and_bad(hub: Any) -> None:
@@ -147,16 +148,7 @@ async def test_handoff_packet(hub: Any) -> None:
     await hub.client.post(
         "/api/bot/compensations",
         headers=hub.bot_headers,
-        json={
-            "sender": sender,
-            "customer_id": "C-1001",
-            "incident_id": "INC-2041",
-            "rule": "outage-4h-plus",
-            "kind": "bill_credit",
-            "amount": "5.00",
-            "agent_max_amount": "15.00",
-            "currency": "EUR",
-        },
+        json={**OFFER, "sender": sender},
     )
     headers = await hub.login("ana")
     await hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers=headers)

@@ -13,19 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from test_bot import OFFER
 
 from handoff.repository import Repository, create_engine
 
-OFFER = {
-    "customer_id": "C-1001",
-    "incident_id": "INC-2041",
-    "rule": "outage-4h-plus",
-    "kind": "bill_credit",
-    "amount": "5.00",
-    "agent_max_amount": "15.00",
-    "currency": "EUR",
-    "reason": "Fibre internet outage in Lisbon: major incident, 5.0 h affected",
-}
 DECISIONS = ("compensation_accepted", "compensation_declined", "compensation_approved", "compensation_overridden")
 
 
