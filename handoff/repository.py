@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from handoff import compensations, models, service
 from handoff.alertmanager import (
     AlertmanagerPayload,
+    Episode,
     changed_episodes,
     incident_severity,
     incident_title,
@@ -439,6 +440,14 @@ class Repository:
 
     async def _apply_alertmanager(self, payload: AlertmanagerPayload) -> tuple[Incident | None, bool]:
         async with self._transaction() as session:
+            # Take the write lock before reading (a no-op UPDATE on the group's incidents; SQLite: the
+            # database's), so that two deliveries for one group apply one after the other.
+            await session.execute(
+                update(models.Incident)
+                .where(models.Incident.group_key == payload.groupKey)
+                .values(group_key=models.Incident.group_key)
+                .execution_options(synchronize_session=False)
+            )
             keys = {(a.fingerprint, a.startsAt) for a in payload.alerts}
             rows = await session.scalars(
                 select(models.Alert).where(models.Alert.fingerprint.in_({fingerprint for fingerprint, _ in keys}))
@@ -453,60 +462,9 @@ class Repository:
             changes = changed_episodes(payload, {key: row.status for key, row in stored.items()})
             new_firing = [e for e in changes if e.status == "firing" and e.key not in stored]
             opened = open_incident is None and bool(new_firing)
-            if opened:
-                services, regions = services_and_regions(new_firing)
-                open_incident = models.Incident(
-                    id=f"AM-{uuid.uuid4().hex[:12].upper()}",
-                    title=incident_title(payload),
-                    status="investigating",
-                    severity=incident_severity(new_firing),
-                    services=services,
-                    regions=regions,
-                    started_at=min(e.starts_at for e in new_firing),
-                    resolved_at=None,
-                    facts={},
-                    group_key=payload.groupKey,
-                )
-                session.add(open_incident)
-                await session.flush()
-            elif open_incident is not None and new_firing:
-                services, regions = services_and_regions(new_firing)
-                open_incident.severity = incident_severity(new_firing, open_incident.severity)
-                open_incident.services = list(dict.fromkeys([*open_incident.services, *services]))
-                open_incident.regions = list(dict.fromkeys([*open_incident.regions, *regions]))
-                open_incident.started_at = min([open_incident.started_at, *(e.starts_at for e in new_firing)])
-            applied, touched = [], set()
-            for episode in changes:
-                row = stored.get(episode.key)
-                if row is None:  # new: firing joins the group's open incident; resolved joins it if any
-                    incident_id = open_incident.id if open_incident is not None else None
-                    session.add(
-                        models.Alert(
-                            fingerprint=episode.fingerprint,
-                            starts_at=episode.starts_at,
-                            incident_id=incident_id,
-                            status=episode.status,
-                            ends_at=episode.ends_at,
-                            labels=dict(episode.labels),
-                        )
-                    )
-                elif _rowcount(
-                    await session.execute(
-                        update(models.Alert)
-                        .where(
-                            models.Alert.fingerprint == episode.fingerprint,
-                            models.Alert.starts_at == episode.starts_at,
-                            models.Alert.status == "firing",
-                        )
-                        .values(status="resolved", ends_at=episode.ends_at)
-                    )
-                ):  # resolved, whatever group the alert now arrives in
-                    incident_id = row.incident_id
-                else:
-                    continue  # another delivery resolved it first
-                applied.append(episode)
-                if incident_id is not None:
-                    touched.add(incident_id)
+            if new_firing:
+                open_incident = await self._open_or_extend(session, payload, open_incident, new_firing)
+            applied, touched = await self._store_episodes(session, changes, stored, open_incident)
             if open_incident is not None:  # a complete message may finish it even when it changes no alert
                 touched.add(open_incident.id)
             await session.flush()
@@ -530,6 +488,81 @@ class Repository:
                 alerts=[{"fingerprint": e.fingerprint, "status": e.status} for e in applied],
             )
             return (_incident(reported) if reported else None), True
+
+    @staticmethod
+    async def _open_or_extend(
+        session: AsyncSession,
+        payload: AlertmanagerPayload,
+        open_incident: models.Incident | None,
+        new_firing: list[Episode],
+    ) -> models.Incident:
+        """The group's open incident, opened by these newly firing alerts or widened by them."""
+        services, regions = services_and_regions(new_firing)
+        if open_incident is None:
+            open_incident = models.Incident(
+                id=f"AM-{uuid.uuid4().hex[:12].upper()}",
+                title=incident_title(payload),
+                status="investigating",
+                severity=incident_severity(new_firing),
+                services=services,
+                regions=regions,
+                started_at=min(e.starts_at for e in new_firing),
+                resolved_at=None,
+                facts={},
+                group_key=payload.groupKey,
+            )
+            session.add(open_incident)
+            await session.flush()
+            return open_incident
+        open_incident.severity = incident_severity(new_firing, open_incident.severity)
+        open_incident.services = list(dict.fromkeys([*open_incident.services, *services]))
+        open_incident.regions = list(dict.fromkeys([*open_incident.regions, *regions]))
+        open_incident.started_at = min([open_incident.started_at, *(e.starts_at for e in new_firing)])
+        return open_incident
+
+    @staticmethod
+    async def _store_episodes(
+        session: AsyncSession,
+        changes: list[Episode],
+        stored: dict[tuple[str, datetime], models.Alert],
+        open_incident: models.Incident | None,
+    ) -> tuple[list[Episode], set[str]]:
+        """Insert new episodes (joining the open incident, if any) and resolve stored ones, each once:
+        (the episodes applied, the incidents they touch)."""
+        applied: list[Episode] = []
+        touched: set[str] = set()
+        for episode in changes:
+            row = stored.get(episode.key)
+            if row is None:  # new: firing joins the group's open incident; resolved joins it if any
+                incident_id = open_incident.id if open_incident is not None else None
+                session.add(
+                    models.Alert(
+                        fingerprint=episode.fingerprint,
+                        starts_at=episode.starts_at,
+                        incident_id=incident_id,
+                        status=episode.status,
+                        ends_at=episode.ends_at,
+                        labels=dict(episode.labels),
+                    )
+                )
+            elif _rowcount(
+                await session.execute(
+                    update(models.Alert)
+                    .where(
+                        models.Alert.fingerprint == episode.fingerprint,
+                        models.Alert.starts_at == episode.starts_at,
+                        models.Alert.status == "firing",
+                    )
+                    .values(status="resolved", ends_at=episode.ends_at)
+                )
+            ):  # resolved, whatever group the alert now arrives in
+                incident_id = row.incident_id
+            else:
+                continue  # another delivery resolved it first
+            applied.append(episode)
+            if incident_id is not None:
+                touched.add(incident_id)
+        return applied, touched
 
     async def _resolve_finished(self, session: AsyncSession, incident_ids: set[str]) -> list[str]:
         """Resolve each of these incidents whose alerts have all resolved (once); the ids resolved now."""

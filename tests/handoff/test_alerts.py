@@ -161,6 +161,21 @@ async def test_two_halves_of_a_group_at_once_open_one_incident(hub: Any) -> None
     assert (await deliver(hub, RESOLVED))["incident"]["status"] == "resolved"
 
 
+async def test_new_alerts_for_an_open_incident_arriving_at_once_all_widen_it(hub: Any) -> None:
+    await deliver(hub, FIRING)
+    extra = []
+    for index, (service, region) in enumerate([("tv", "Porto"), ("mobile", "Faro"), ("landline", "Braga")]):
+        payload = json.loads(FIRING)
+        alert = {**payload["alerts"][0], "fingerprint": f"{index:016x}", "startsAt": "2026-11-29T08:00:00Z"}
+        alert["labels"] = {**alert["labels"], "service": service, "region": region, "exchange": f"x-{index}"}
+        payload["alerts"] = [alert]
+        extra.append(payload)
+    await asyncio.gather(*(deliver(hub, payload) for payload in extra))  # without a lock, widenings are lost
+    [incident] = await alert_incidents(hub)
+    assert sorted(incident.services) == ["internet", "landline", "mobile", "tv"]
+    assert sorted(incident.regions) == ["Braga", "Faro", "Lisbon", "Porto"]
+
+
 async def test_a_firing_copy_arriving_after_the_resolve_opens_nothing(hub: Any) -> None:
     assert await deliver(hub, RESOLVED) == {"incident": None, "changed": True}  # kept: the episodes are over
     assert await deliver(hub, FIRING) == {"incident": None, "changed": False}
