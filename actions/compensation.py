@@ -86,12 +86,16 @@ def describe_offer(offer: dict[str, Any]) -> str:
 
 
 def _offer_events(dispatcher: CollectingDispatcher, offer: dict[str, Any], prefix: str = "") -> list[EventType]:
-    """Say the offer; when the customer can answer it, ask, and remember that "yes"/"no" now answer it."""
-    if offer.get("status") in ANSWERABLE:
-        dispatcher.utter_message(text=prefix + describe_offer(offer), buttons=OFFER_BUTTONS)
-        return [SlotSet("compensation_offered", True), SlotSet("handoff_offered", False)]
-    dispatcher.utter_message(text=prefix + describe_offer(offer))
-    return [SlotSet("compensation_offered", False)]
+    """Say the offer; when the customer can answer it, ask, and remember what was shown: "yes"/"no" now
+    answer that offer (and no earlier question about a person)."""
+    asked = offer.get("status") in ANSWERABLE
+    dispatcher.utter_message(text=prefix + describe_offer(offer), buttons=OFFER_BUTTONS if asked else [])
+    shown = {"id": int(offer["id"]), "amount": str(offer["amount"])} if asked else None
+    return [
+        SlotSet("compensation_offered", asked),
+        SlotSet("compensation_shown", shown),
+        SlotSet("handoff_offered", False),
+    ]
 
 
 class ActionOfferCompensation(CandorAction):
@@ -149,35 +153,43 @@ class ActionOfferCompensation(CandorAction):
 
 
 class ActionAnswerCompensation(CandorAction):
-    """The customer said yes or no to the offer the bot just made (affirm / deny while `compensation_offered`)."""
+    """The customer said yes or no to the offer the bot just showed (affirm / deny while `compensation_offered`)."""
 
     def name(self) -> str:
         return "action_answer_compensation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        done: list[EventType] = [SlotSet("compensation_offered", False), *self.plain_talk_events(tracker)]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         answer = "accepted" if intent == "affirm" else "declined"
-        offer = (await self.context(tracker)).get("compensation")
-        if not offer:
-            dispatcher.utter_message(
-                text="I can't find the offer in our records right now, so nothing has changed. "
-                "Ask me again in a minute, or ask for a person."
-            )
-            return done
+        shown = tracker.get_slot("compensation_shown") or {}
+        events = self.plain_talk_events(tracker)
+        if not shown.get("id"):
+            dispatcher.utter_message(text="I've lost track of which offer you mean. Ask me about compensation again?")
+            return [*events, SlotSet("compensation_offered", False)]
         try:
-            recorded = await self.hub().answer_compensation(int(offer["id"]), tracker.sender_id, answer)
+            recorded = await self.hub().answer_compensation(
+                int(shown["id"]), tracker.sender_id, answer, str(shown["amount"])
+            )
         except HubError as error:
-            logger.warning("answer to compensation %s for %s not recorded: %s", offer["id"], tracker.sender_id, error)
-            dispatcher.utter_message(text="That didn't go through, so nothing has changed. " + describe_offer(offer))
-            return done
+            logger.warning("answer to compensation %s for %s not recorded: %s", shown["id"], tracker.sender_id, error)
+            current = (await self.context(tracker)).get("compensation") if error.status == 409 else None
+            if current and int(current["id"]) == int(shown["id"]):  # it changed meanwhile: show it as it is now
+                changed = str(current["amount"]) != str(shown["amount"])
+                return [
+                    *events,
+                    *_offer_events(dispatcher, current, "That offer has changed since: " if changed else ""),
+                ]
+            dispatcher.utter_message(
+                text="That didn't go through, so nothing has changed yet. Shall I try again?", buttons=OFFER_BUTTONS
+            )
+            return events  # still asking: the next yes or no answers the same offer
         if recorded.get("status") == "declined":
             dispatcher.utter_message(
                 text="OK, no credit applied. It stays on record, so if you change your mind a person can reopen it."
             )
         else:
             dispatcher.utter_message(text=describe_offer(recorded))
-        return done
+        return [*events, SlotSet("compensation_offered", False), SlotSet("compensation_shown", None)]
 
 
 check_policy()  # at import, that is when the action server starts: a broken policy must not wait for a customer

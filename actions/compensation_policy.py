@@ -7,6 +7,7 @@ reason there is none. Schema and rules: docs/compensation.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +32,8 @@ SEVERITIES = ("minor", "major", "critical")
 KINDS = ("bill_credit", "credit_note")  # forms of an offer: the same money, paid differently
 IMPACTS = ("all_services", "some_services")
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal("100000")  # the largest amount the hub records
+_TOP_KEYS = {"version", "currency", "limits", "impact", "forms", "rules"}
 
 
 class PolicyError(ValueError):
@@ -96,6 +99,8 @@ def _money(value: Any, where: str) -> Decimal:
         raise PolicyError(f"{where}: expected an amount, got {value!r}") from None
     if not amount.is_finite() or amount < 0:
         raise PolicyError(f"{where}: must be a non-negative amount, got {value!r}")
+    if amount > MAX_MONEY or int(amount.as_tuple().exponent) < -2:
+        raise PolicyError(f"{where}: must be at most {MAX_MONEY} with at most two decimals, got {value!r}")
     return amount
 
 
@@ -105,8 +110,12 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
         raise PolicyError(
             f"{source}: the policy must be a mapping with version, currency, limits, impact, forms and rules"
         )
-    if _require(document, "version", source) != 1:
-        raise PolicyError(f"{source}: version must be 1, got {document['version']!r}")
+    version = _require(document, "version", source)
+    if type(version) is not int or version != 1:
+        raise PolicyError(f"{source}: version must be 1, got {version!r}")
+    unknown = set(document) - _TOP_KEYS
+    if unknown:
+        raise PolicyError(f"{source}: unknown keys {sorted(unknown)}")
     currency = _require(document, "currency", source)
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isupper()):
         raise PolicyError(f"{source}: currency must be a three-letter ISO code like EUR, got {currency!r}")
@@ -155,7 +164,12 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
         if not isinstance(needs_approval, bool):
             raise PolicyError(f"{where}: needs_approval must be true or false, got {needs_approval!r}")
         min_hours = _require(raw, "min_hours", where)
-        if isinstance(min_hours, bool) or not isinstance(min_hours, (int, float)) or min_hours < 0:
+        if (
+            isinstance(min_hours, bool)
+            or not isinstance(min_hours, (int, float))
+            or not math.isfinite(min_hours)
+            or min_hours < 0
+        ):
             raise PolicyError(f"{where}: min_hours must be a number of hours >= 0, got {min_hours!r}")
         rules.append(
             Rule(
@@ -168,6 +182,8 @@ def parse_policy(document: Any, source: str = "policy") -> Policy:
                 needs_approval=needs_approval,
             )
         )
+        if rules[-1].minimum > max_amount:
+            raise PolicyError(f"{where}: minimum {rules[-1].minimum} is above limits.max_amount {max_amount}")
     return Policy(
         currency=currency,
         max_amount=max_amount,
@@ -198,7 +214,10 @@ def _forms(raw: Any, where: str) -> tuple[str, dict[str, str]]:
     for key, form in [("default", _require(raw, "default", where)), *by_tier.items()]:
         if form not in KINDS:
             raise PolicyError(f"{where}: {key}: the form must be one of {list(KINDS)}, got {form!r}")
-    return raw["default"], {str(tier).lower(): form for tier, form in by_tier.items()}
+    tiers = {str(tier).lower(): form for tier, form in by_tier.items()}
+    if len(tiers) != len(by_tier):
+        raise PolicyError(f"{where}.by_tier: tiers differ only in case: {sorted(map(str, by_tier))}")
+    return raw["default"], tiers
 
 
 def load_policy(path: Path) -> Policy:

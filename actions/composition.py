@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from actions.problems import Problem
+from actions.problems import Problem, stated_hours
 from actions.wording import quotable
 
 __all__ = [
@@ -168,14 +168,24 @@ _WAITED = (
 )
 _REFERENCE = ("I have {reference} here.", "{Reference} is noted on this chat.", "I've noted {reference}.")
 _AGE = ("It started {age} ago.", "It's been going on for {age}.", "That began {age} ago.")
+_AGE_SHORTER = (  # the customer's trouble started before the incident did
+    "It started {age} ago, though, so it doesn't explain the time before that; a person can check that part.",
+    "That began only {age} ago, so something else may be behind the earlier trouble; a person can look into it.",
+)
 _PLAIN_OPEN = ("Noted: {phrase}.", "Got it: {phrase}.", "OK. {Phrase}.", "Understood: {phrase}.")
 
 
 def _facts_sentences(
-    rng: random.Random, facts: IncidentFacts | None, now: datetime | None = None, brief: bool = False
+    rng: random.Random,
+    facts: IncidentFacts | None,
+    now: datetime | None = None,
+    brief: bool = False,
+    lasted_hours: float | None = None,
 ) -> list[str]:
     """What the incident's facts say. Brief (in an apology): the fact that explains the problem and what
-    happens next; what is being done only when there is no time to give. In full: all of them."""
+    happens next; what is being done only when there is no time to give. In full: all of them.
+    `lasted_hours`: how long the customer says the problem has lasted; when that is clearly longer than
+    the incident, the text says the incident does not explain the time before it."""
     if facts is None:
         return [rng.choice(_NO_INCIDENT)]
     if not facts.known:
@@ -191,7 +201,9 @@ def _facts_sentences(
             )
         )
     if now is not None and facts.started_at is not None and facts.started_at < now:
-        parts.append(rng.choice(_AGE).format(age=spoken_duration(now - facts.started_at)))
+        age = now - facts.started_at
+        longer = lasted_hours is not None and lasted_hours > age.total_seconds() / 3600 + 1
+        parts.append(rng.choice(_AGE_SHORTER if longer else _AGE).format(age=spoken_duration(age)))
     if doing and not (brief and happened and (facts.eta or facts.next_update)):
         lower = doing[0].lower() + doing[1:]
         parts.append(_sentence(rng.choice(_DOING).format(what_we_are_doing=doing, lower_doing=lower)))
@@ -230,7 +242,7 @@ def compose_apology(problem: Problem, facts: IncidentFacts | None, seed: str, mo
     rng = _rng(f"apology|{seed}|{problem.key}")
     parts = [_fill(rng.choice(_ACKNOWLEDGE), problem), rng.choice(_OWN) if facts is not None else ""]
     parts += _customer_sentences(rng, problem, moment)
-    parts += _facts_sentences(rng, facts, moment.now if moment else None, brief=True)
+    parts += _facts_sentences(rng, facts, moment.now if moment else None, True, stated_hours(problem.duration))
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 
@@ -241,7 +253,7 @@ def compose_plain_update(
     """Facts and next step, with no apology words and no empathy filler."""
     rng = _rng(f"plain|{seed}|{problem.key if problem else ''}")
     parts = [_fill(rng.choice(_PLAIN_OPEN), problem)] if problem else []
-    parts += _facts_sentences(rng, facts, now)
+    parts += _facts_sentences(rng, facts, now, lasted_hours=stated_hours(problem.duration) if problem else None)
     parts.append(_next_step(rng, facts))
     return " ".join(p for p in parts if p)
 

@@ -14,7 +14,11 @@ __all__ = ["HubClient", "HubError"]
 
 
 class HubError(RuntimeError):
-    """The hub could not be reached, or refused the request."""
+    """The hub could not be reached (status None), or refused the request (its HTTP status)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class HubClient:
@@ -31,7 +35,7 @@ class HubClient:
             ):
                 payload = await response.json(content_type=None)
                 if response.status >= 400:
-                    raise HubError(f"hub answered {response.status} to {method} {path}: {payload}")
+                    raise HubError(f"hub answered {response.status} to {method} {path}: {payload}", response.status)
                 if not isinstance(payload, dict):
                     raise HubError(f"hub answered {method} {path} with {type(payload).__name__}, not an object")
                 return payload
@@ -50,7 +54,8 @@ class HubClient:
         """Record an offer; answers the one already recorded for that customer and incident, if any."""
         return await self._request("POST", "/api/bot/compensations", offer)
 
-    async def answer_compensation(self, compensation_id: int, sender: str, answer: str) -> dict[str, Any]:
-        """The customer accepts or declines an offer ("accepted" | "declined"); answers the updated record."""
-        body = {"sender": sender, "answer": answer}
+    async def answer_compensation(self, compensation_id: int, sender: str, answer: str, amount: str) -> dict[str, Any]:
+        """The customer accepts or declines ("accepted" | "declined") the offer shown at `amount`; answers the
+        updated record. HubError with status 409 when the offer changed since (or cannot take that answer)."""
+        body = {"sender": sender, "answer": answer, "amount": amount}
         return await self._request("POST", f"/api/bot/compensations/{int(compensation_id)}/answer", body)

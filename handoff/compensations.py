@@ -1,5 +1,6 @@
 """The compensation lifecycle as plain rules (docs/hub-api.md, "Compensations"): which decision may move an
-offer from one status to another, and the limit an agent's override must keep.
+offer from one status to another, that a customer answers the amount they were shown, and the floor and
+limit an agent's override must keep.
 
 No I/O here: the repository calls these with the row it has locked, and writes what they allow.
 """
@@ -15,6 +16,7 @@ from handoff.schemas import CompensationAnswer, CompensationStatus
 __all__ = [
     "ANSWER_FROM",
     "APPROVE_FROM",
+    "AWAITING",
     "OVERRIDE_FROM",
     "STATUSES",
     "check_answer",
@@ -32,20 +34,34 @@ ANSWER_FROM: dict[str, frozenset[str]] = {
 }
 APPROVE_FROM = frozenset({"pending_approval"})  # → approved (an agent's)
 OVERRIDE_FROM = frozenset({"offered", "pending_approval", "approved", "declined"})  # → approved, new amount
+# The statuses of an offer that still awaits a decision (the customer's or an agent's): the bot brings such
+# an offer up again even after its incident is resolved (docs/hub-api.md, "Bot side").
+AWAITING = ("offered", "pending_approval", "approved")
 
 
-def check_answer(compensation_id: int, status: str, answer: CompensationAnswer) -> bool:
+def check_answer(
+    compensation_id: int,
+    status: str,
+    answer: CompensationAnswer,
+    amount: Decimal,
+    currency: str,
+    shown: Decimal | None = None,
+) -> bool:
     """True if the customer's answer changes the offer, False if it is the answer already recorded;
-    Conflict if the offer's status does not take that answer."""
-    if status == answer:
-        return False
-    if status in ANSWER_FROM[answer]:
-        return True
-    if status == "pending_approval":
+    Conflict if the offer's status does not take that answer, or if the customer was shown an amount
+    (`shown`, when the bot sends it) other than the offer's current `amount` (an agent changed it since)."""
+    if status != answer and status not in ANSWER_FROM[answer]:
+        if status == "pending_approval":
+            raise Conflict(
+                f"compensation {compensation_id} awaits an agent's approval: it cannot be accepted until it is approved"
+            )
+        raise Conflict(f"compensation {compensation_id} is {status} already: it cannot be {answer} now")
+    if shown is not None and shown != amount:
         raise Conflict(
-            f"compensation {compensation_id} awaits an agent's approval: it cannot be accepted until it is approved"
+            f"compensation {compensation_id} is now {amount} {currency}, not {shown} {currency}: "
+            "show the customer the new amount first"
         )
-    raise Conflict(f"compensation {compensation_id} is {status} already: it cannot be {answer} now")
+    return status != answer
 
 
 def check_approve(compensation_id: int, status: str) -> bool:
@@ -60,11 +76,20 @@ def check_approve(compensation_id: int, status: str) -> bool:
     )
 
 
-def check_override(compensation_id: int, status: str, amount: Decimal, limit: Decimal, currency: str) -> None:
-    """Conflict once the customer accepted; BadRequest for an amount above the offer's limit for agents."""
+def check_override(
+    compensation_id: int, status: str, amount: Decimal, floor: Decimal, limit: Decimal, currency: str
+) -> None:
+    """Conflict once the customer accepted; BadRequest for an amount below what the policy gave (`floor`, the
+    offer's original_amount: an override may only raise it) or above the offer's limit for agents."""
     if status not in OVERRIDE_FROM:
         raise Conflict(
             f"compensation {compensation_id} is {status}: it is already on the customer's bill and cannot be changed"
+        )
+    if amount < floor:
+        raise BadRequest(
+            f"amount {amount} {currency} is below the policy's amount for compensation {compensation_id}: "
+            f"the policy gives this customer at least {floor} {currency}; an override may raise it up to "
+            f"{limit} {currency}, not lower it"
         )
     if amount > limit:
         raise BadRequest(

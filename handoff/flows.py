@@ -15,10 +15,12 @@ from handoff.rasa_client import RasaClient
 from handoff.repository import Repository
 from handoff.schemas import (
     Agent,
+    Compensation,
     CompensationAnswerBody,
     CompensationBody,
     Conversation,
     EscalationBody,
+    Incident,
     Message,
     QueueInfo,
     WebhookBody,
@@ -152,6 +154,13 @@ async def _conversation_for(hub: Hub, sender: str) -> Conversation:
     return conversation
 
 
+async def _compensation_for(repo: Repository, customer_id: str, incident: Incident | None) -> Compensation | None:
+    """The offer for the context's incident if there is one; otherwise the customer's most recent offer that
+    still awaits a decision, whatever its incident's state (an offer outlives its incident)."""
+    recorded = await repo.compensation(customer_id, incident.id) if incident else None
+    return recorded or await repo.awaiting_compensation(customer_id)
+
+
 async def bot_context(hub: Hub, sender: str) -> dict[str, Any]:
     """GET /api/bot/conversations/{sender}/context. An unknown sender (someone talking to Rasa
     directly) gets no customer and the most severe open incident, rather than an error."""
@@ -159,7 +168,7 @@ async def bot_context(hub: Hub, sender: str) -> dict[str, Any]:
     conversation = await repo.conversation_by_sender(sender)
     customer = await repo.customer(conversation.customer_id) if conversation and conversation.customer_id else None
     incident = service.incident_for(customer, await repo.incidents())
-    compensation = await repo.compensation(customer.id, incident.id) if customer and incident else None
+    compensation = await _compensation_for(repo, customer.id, incident) if customer else None
     return {
         "conversation_id": conversation.id if conversation else None,
         "state": conversation.state if conversation else "bot",
@@ -189,8 +198,9 @@ async def record_compensation(hub: Hub, body: CompensationBody) -> tuple[dict[st
 
 
 async def answer_compensation(hub: Hub, compensation_id: int, body: CompensationAnswerBody) -> dict[str, Any]:
-    """POST /api/bot/compensations/{id}/answer: the customer accepted or declined the offer."""
-    record = await hub.repository.answer_compensation(compensation_id, body.sender, body.answer)
+    """POST /api/bot/compensations/{id}/answer: the customer accepted or declined the offer (at the amount
+    they were shown, when the bot sends it)."""
+    record = await hub.repository.answer_compensation(compensation_id, body.sender, body.answer, body.amount)
     return record.model_dump(mode="json")
 
 

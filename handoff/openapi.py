@@ -54,7 +54,7 @@ ROUTES = [
     Route(
         "GET",
         "/api/bot/conversations/{sender}/context",
-        "Customer, matching open incident, recorded compensation",
+        "Customer, matching open incident, and the offer for it, else the latest offer still awaiting a decision",
         auth="service",
     ),
     Route(
@@ -74,7 +74,8 @@ ROUTES = [
     Route(
         "POST",
         "/api/bot/compensations/{compensation_id}/answer",
-        "The customer accepts or declines an offer (only from a conversation of its customer)",
+        "The customer accepts or declines an offer (only from a conversation of its customer; "
+        "409 if `amount` is given and the offer's amount changed)",
         CompensationAnswerBody,
         "service",
     ),
@@ -141,7 +142,8 @@ ROUTES = [
     Route(
         "POST",
         "/api/agent/compensations/{compensation_id}/override",
-        "Set another amount (at most the offer's agent_max_amount, with a reason); the offer becomes approved",
+        "Set another amount (from the offer's original_amount up to its agent_max_amount, with a reason); "
+        "the offer becomes approved",
         CompensationOverrideBody,
         "agent",
     ),

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -1056,6 +1057,21 @@ class Repository:
             )
             return _compensation(row) if row else None
 
+    async def awaiting_compensation(self, customer_id: str) -> Compensation | None:
+        """The customer's most recent offer that still awaits a decision (offered, pending_approval or
+        approved), whatever its incident's state; None if there is none."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(models.Compensation)
+                .where(
+                    models.Compensation.customer_id == customer_id,
+                    models.Compensation.status.in_(compensations.AWAITING),
+                )
+                .order_by(models.Compensation.created_at.desc(), models.Compensation.id.desc())
+                .limit(1)
+            )
+            return _compensation(row) if row else None
+
     async def compensations_of(self, customer_id: str) -> list[Compensation]:
         async with self._sessions() as session:
             rows = await session.scalars(
@@ -1181,9 +1197,12 @@ class Repository:
         )
         return _compensation(row)
 
-    async def answer_compensation(self, compensation_id: int, sender: str, answer: CompensationAnswer) -> Compensation:
+    async def answer_compensation(
+        self, compensation_id: int, sender: str, answer: CompensationAnswer, shown: Decimal | None = None
+    ) -> Compensation:
         """The customer's answer. Only a conversation of the offer's customer may give it (NotFound otherwise,
-        worded as for an unknown id); the answer already recorded changes nothing and writes no audit row."""
+        worded as for an unknown id); the answer already recorded changes nothing and writes no audit row.
+        `shown`, the amount the customer was shown, must be the offer's current amount (Conflict otherwise)."""
         actor = f"customer:{sender}"
         owner = select(models.Conversation.customer_id).where(models.Conversation.sender == sender)
         async with self._transaction() as session:
@@ -1192,7 +1211,7 @@ class Repository:
             )
             if row is None:
                 raise NotFound(f"no compensation {compensation_id} for this customer")
-            if not compensations.check_answer(row.id, row.status, answer):
+            if not compensations.check_answer(row.id, row.status, answer, row.amount, row.currency, shown):
                 return _compensation(row)
             conversation_id = await session.scalar(
                 select(models.Conversation.id).where(models.Conversation.sender == sender)
@@ -1215,14 +1234,17 @@ class Repository:
     async def override_compensation(
         self, compensation_id: int, agent: Agent, body: CompensationOverrideBody
     ) -> Compensation:
-        """An agent sets another amount, at most the offer's agent_max_amount; the offer becomes approved.
-        Refused once the customer accepted. Every override is audited, the same amount again too."""
+        """An agent sets another amount, from the offer's original_amount (what the policy gave) up to its
+        agent_max_amount; the offer becomes approved. Refused once the customer accepted. Every override is
+        audited, the same amount again too."""
         actor = f"agent:{agent.username}"
         async with self._transaction() as session:
             row = await self._locked_compensation(session, compensation_id)
             if row is None:
                 raise NotFound(f"no compensation {compensation_id}")
-            compensations.check_override(row.id, row.status, body.amount, row.agent_max_amount, row.currency)
+            compensations.check_override(
+                row.id, row.status, body.amount, row.original_amount, row.agent_max_amount, row.currency
+            )
             before = _terms(row)
             row.amount = body.amount
             return await self._decide(

@@ -258,10 +258,14 @@ class CompensationAnswerBody(Body):
 
     sender: Sender
     answer: CompensationAnswer
+    # The amount the customer was shown, when the bot sends it: an answer to an amount the offer no longer
+    # has (an agent changed it since) is refused with 409 rather than recorded.
+    amount: Money | None = None
 
 
 class CompensationOverrideBody(Body):
-    """POST /api/agent/compensations/{id}/override: an agent sets another amount, within the offer's limit."""
+    """POST /api/agent/compensations/{id}/override: an agent sets another amount, from the policy's amount
+    (original_amount) up to the offer's limit (agent_max_amount)."""
 
     amount: Money
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]

@@ -10,7 +10,9 @@ sentence-transformers model (`bot.embeddings.embed`, the same vectors as encode)
 - mean and 95th percentile of the pairwise cosine similarity over all pairs of customers;
 - the share of pairs that are near-identical (cosine >= 0.95) and the share of customers whose
   apology is an exact duplicate of another customer's;
-- the same figures for the customers' own messages, as the floor set by what they wrote.
+- the same figures for the same apologies without the sentence about the customer's wait (the part of
+  the variety that comes from wording and the customer's own words alone), and for the customers' own
+  messages, as the floor set by what they wrote.
 
 Reproducible: customers, waits and conversation ids come from a seeded generator (`--seed`).
 """
@@ -96,15 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(timezone.utc)
     incident = seed_incident(args.incident, now)
     reports = problem_reports(incident)
-    messages, apologies = [], []
+    messages, apologies, unwaited = [], [], []
     for _ in range(args.customers):
         message = rng.choice(reports)
         sender = str(uuid.UUID(int=rng.getrandbits(128)))
         waited = timedelta(minutes=rng.uniform(0, 60))
         messages.append(message)
         apologies.append(apology_for(message, incident, sender, now - waited, now))
+        unwaited.append(apology_for(message, incident, sender, None, now))
 
-    figures = {"apologies": apologies, "customers' messages": messages}
+    figures = {"apologies": apologies, "... without the wait": unwaited, "customers' messages": messages}
     print(f"{args.customers} customers in {incident['id']} ({incident['title']}), {len(reports)} distinct reports")
     print(f"{'':22} {'mean cos':>9} {'p95 cos':>8} {'>=0.95':>8} {'exact dup':>10}")
     for name, texts in figures.items():

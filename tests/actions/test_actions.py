@@ -129,8 +129,12 @@ def test_compensation_is_decided_by_policy_recorded_and_offered_once(use_hub, ma
     assert second.startswith("As offered earlier") and "EUR 5.00" in second
     assert use_hub.context(sender)["compensation"]["id"] == recorded["id"]
 
+    shown = slot(events, "compensation_shown")
+    assert shown == {"id": recorded["id"], "amount": "5.00"}
     yes = make_tracker(
-        sender, [("do I get money back for this?", "ask_compensation", "low"), ("yes", "affirm", "none")]
+        sender,
+        [("do I get money back for this?", "ask_compensation", "low"), ("yes", "affirm", "none")],
+        {"compensation_offered": True, "compensation_shown": shown},
     )
     [text], events = run(ActionAnswerCompensation(), yes)
     assert "You accepted a EUR 5.00 credit note" in text and slot(events, "compensation_offered") is False
@@ -142,9 +146,10 @@ def test_compensation_is_decided_by_policy_recorded_and_offered_once(use_hub, ma
 def test_a_declined_offer_is_recorded_and_stays_declined(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
     sender = use_hub.start_conversation("C-1001")
     ask = ("any compensation for the outage?", "ask_compensation", "none")
-    [offer], _ = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
+    [offer], events = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
     assert "EUR 5.00 credit on your next bill" in offer, offer
-    [text], _ = run(ActionAnswerCompensation(), make_tracker(sender, [ask, ("no thanks", "deny", "none")]))
+    shown = {"compensation_shown": slot(events, "compensation_shown")}
+    [text], _ = run(ActionAnswerCompensation(), make_tracker(sender, [ask, ("no thanks", "deny", "none")], shown))
     assert text.startswith("OK, no credit applied") and is_plain(text), text
     assert use_hub.context(sender)["compensation"]["status"] == "declined"
     [again], _ = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
@@ -210,6 +215,57 @@ def test_the_trend_slot_is_set_after_a_message_that_changes_it(make_tracker) -> 
     assert run(ActionValidateSlotMappings(), calmer, DOMAIN)[1] == [SlotSet("frustration_trend", "falling")]
     calm = make_tracker("s", [("hi, my tv has no signal", "report_problem", "none")])
     assert run(ActionValidateSlotMappings(), calm, DOMAIN) == ([], [])
+
+
+def test_a_yes_to_an_offer_an_agent_changed_meanwhile_shows_the_new_amount_first(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1002")
+    ask = ("any credit for the outage?", "ask_compensation", "none")
+    [_], events = run(ActionOfferCompensation(), make_tracker(sender, [ask]))
+    shown = slot(events, "compensation_shown")
+    use_hub.post(
+        f"/api/agent/compensations/{shown['id']}/override",
+        {"amount": "9.00", "reason": "three days without service"},
+        use_hub._agent_headers(),
+    )
+    yes = [ask, ("yes", "affirm", "none")]
+    [text], events = run(ActionAnswerCompensation(), make_tracker(sender, yes, {"compensation_shown": shown}))
+    assert text.startswith("That offer has changed since: A team member has approved a EUR 9.00 credit"), text
+    assert slot(events, "compensation_offered") is True
+    assert use_hub.context(sender)["compensation"]["status"] == "approved"  # nothing accepted at 5.00
+    again = make_tracker(sender, yes, {"compensation_shown": slot(events, "compensation_shown")})
+    [text], _ = run(ActionAnswerCompensation(), again)
+    assert "You accepted a EUR 9.00 credit" in text, text
+
+
+def test_a_yes_answers_the_offer_only_right_after_it() -> None:
+    def tracker(*turns: tuple[str, str]) -> Tracker:  # (bot action, then the customer's intent), in order
+        events: list[dict[str, Any]] = []
+        for action, intent in turns:
+            events += [{"event": "action", "name": action}, {"event": "action", "name": "action_listen"}]
+            events.append({"event": "user", "text": intent, "parse_data": {"intent": {"name": intent}}})
+        latest = events[-1]["parse_data"]
+        slots = {"compensation_offered": True, "frustration_trend": "calm"}
+        return Tracker("s", slots, latest, events, False, None, {}, "action_listen")
+
+    assert run(ActionValidateSlotMappings(), tracker(("action_offer_compensation", "affirm")), DOMAIN)[1] == []
+    retried = tracker(("action_offer_compensation", "affirm"), ("action_answer_compensation", "affirm"))
+    assert run(ActionValidateSlotMappings(), retried, DOMAIN)[1] == []
+    moved_on = tracker(("action_offer_compensation", "ask_status"), ("action_incident_status", "affirm"))
+    assert run(ActionValidateSlotMappings(), moved_on, DOMAIN)[1] == [SlotSet("compensation_offered", False)]
+    thanked = tracker(("action_offer_compensation", "thank"), ("utter_thank", "affirm"))
+    assert run(ActionValidateSlotMappings(), thanked, DOMAIN)[1] == [SlotSet("compensation_offered", False)]
+
+
+def test_a_pending_offer_leaves_no_question_open(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    [_], apology_events = run(ActionApologize(), make_tracker(sender, [("internet down", "report_problem", "low")]))
+    assert slot(apology_events, "handoff_offered") is True
+    asked = make_tracker(
+        sender, [("internet down", "report_problem", "low"), ("money back?", "ask_compensation", "none")]
+    )
+    [_], events = run(ActionOfferCompensation(), asked)
+    # Whatever the offer's status, "ok" after it must not answer the earlier "shall I get you a person?"
+    assert slot(events, "handoff_offered") is False
 
 
 def test_the_offer_of_a_person_is_plain_and_sets_the_offer(make_tracker) -> None:  # type: ignore[no-untyped-def]

@@ -68,7 +68,7 @@ def test_tier_may_change_the_form_but_never_the_amount_or_who_qualifies(policy) 
 
 
 def test_the_customers_actual_impact_counts(policy) -> None:  # type: ignore[no-untyped-def]
-    # 90/month, 30 h major outage -> 3 days of fee = 9.00 (minimum 10.00) for all services; half when TV still works.
+    # 300/month, 30 h major outage -> 3 days of fee = 30.00 for all services; half (15.00) when TV still works.
     everything = decide(policy, {**CUSTOMER, "monthly_fee": 300, "services": ["internet"]}, incident(30), NOW).offer
     partly = decide(policy, {**CUSTOMER, "monthly_fee": 300}, incident(30), NOW).offer
     assert everything is not None and partly is not None
@@ -112,6 +112,15 @@ def _valid() -> dict:  # type: ignore[type-arg]
     ("change", "message"),
     [
         (lambda d: d.update(version=2), "version must be 1"),
+        (lambda d: d.update(version=True), "version must be 1"),
+        (lambda d: d.update(version=1.0), "version must be 1"),
+        (lambda d: d.update(rulez=[]), "unknown keys \\['rulez'\\]"),
+        (lambda d: d["limits"].update(max_amount=60.005), "at most two decimals"),
+        (lambda d: d["limits"].update(agent_max_amount=250000), "at most 100000"),
+        (lambda d: d["rules"][0].update(min_hours=float("nan")), "min_hours must be"),
+        (lambda d: d["rules"][0].update(min_hours=float("inf")), "min_hours must be"),
+        (lambda d: d["rules"][0].update(minimum=75), "minimum 75 is above limits.max_amount"),
+        (lambda d: d["forms"]["by_tier"].update(Business="bill_credit"), "differ only in case"),
         (lambda d: d.update(currency="euro"), "currency must be a three-letter"),
         (lambda d: d.pop("limits"), "missing `limits`"),
         (lambda d: d["limits"].update(max_amount=-1), "non-negative amount"),

@@ -97,6 +97,13 @@ def test_an_apology_gives_the_explaining_fact_and_what_happens_next_not_every_fa
     assert "splicing" in compose_apology(PROBLEMS[0], no_time, "c1", WAITED)  # then what is done is what's next
 
 
+def test_a_customer_whose_trouble_is_older_than_the_incident_is_not_told_it_explains_everything() -> None:
+    older = compose_apology(describe_problem("internet down for 2 days now"), FACTS, "c1", WAITED)
+    assert "about 5 hours" in older and "a person can" in older, older
+    recent = compose_apology(describe_problem("internet down for 3 hours"), FACTS, "c1", WAITED)
+    assert "a person can check that part" not in recent and "earlier trouble" not in recent, recent
+
+
 @pytest.mark.parametrize(
     ("minutes", "spoken"),
     [(0.2, "a minute"), (25, "25 minutes"), (61, "about an hour"), (5 * 60 + 15, "about 5 hours"), (72 * 60, "3 days")],

@@ -8,6 +8,7 @@ import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,27 @@ async def offer(hub: Any, sender: str | None, **changes: Any) -> dict[str, Any]:
     return record
 
 
-async def answer(hub: Any, compensation_id: int, sender: str, reply: str) -> httpx.Response:
+async def answer(hub: Any, compensation_id: int, sender: str, reply: str, **shown: Any) -> httpx.Response:
+    """The customer's answer; `amount=` the amount they were shown (left out: no amount sent)."""
     response: httpx.Response = await hub.client.post(
         f"/api/bot/compensations/{compensation_id}/answer",
-        json={"sender": sender, "answer": reply},
+        json={"sender": sender, "answer": reply, **shown},
         headers=hub.bot_headers,
     )
     return response
+
+
+async def context_offer(hub: Any, sender: str) -> dict[str, Any] | None:
+    """The `compensation` of the bot's context for that sender."""
+    response = await hub.client.get(f"/api/bot/conversations/{sender}/context", headers=hub.bot_headers)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] | None = response.json()["compensation"]
+    return found
+
+
+async def set_incident(hub: Any, headers: dict[str, str], incident_id: str, status: str) -> None:
+    response = await hub.client.patch(f"/api/agent/incidents/{incident_id}", json={"status": status}, headers=headers)
+    assert response.status_code == 200, response.text
 
 
 async def approve(hub: Any, compensation_id: int, headers: dict[str, str]) -> httpx.Response:
@@ -292,6 +307,60 @@ async def test_only_a_conversation_of_the_offers_customer_may_answer_it(hub: Any
     assert [r["action"] for r in await decisions(hub, again_id)] == ["compensation_declined"]
 
 
+async def test_the_customer_answers_the_amount_they_were_shown(hub: Any) -> None:
+    sender, conversation_id = await conversation(hub)
+    record = await offer(hub, sender)
+    headers = await hub.login("ben")
+    raised = (await override(hub, record["id"], headers, amount="12")).json()["compensation"]
+    assert raised["amount"] == "12.00"
+    audit = (await hub.repository.counts())["audit"]
+    # the bot showed 5.00 before the override: neither answer is taken for 12.00
+    for reply, shown in (("accepted", "5.00"), ("accepted", 5), ("declined", "5.00"), ("accepted", "12.01")):
+        response = await answer(hub, record["id"], sender, reply, amount=shown)
+        assert response.status_code == 409, response.text
+        assert response.json()["error"] == (
+            f"compensation {record['id']} is now 12.00 EUR, not {Decimal(str(shown)):.2f} EUR: "
+            "show the customer the new amount first"
+        )
+    assert await stored(hub, record["id"]) == raised
+    assert (await hub.repository.counts())["audit"] == audit
+
+    # shown the new amount ("12" and "12.00" are the same amount), the customer's acceptance is taken
+    accepted = await answer(hub, record["id"], sender, "accepted", amount="12")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert accepted.json()["amount"] == "12.00"
+    rows = await decisions(hub, conversation_id)
+    assert [r["action"] for r in rows] == ["compensation_overridden", "compensation_accepted"]
+    assert rows[-1]["detail"]["after"] == {"amount": "12.00", "status": "accepted"}
+    audit = (await hub.repository.counts())["audit"]
+    # repeating it: the same amount changes nothing; another amount is not the answer recorded
+    repeat = await answer(hub, record["id"], sender, "accepted", amount=12)
+    assert repeat.status_code == 200 and repeat.json() == accepted.json()
+    stale = await answer(hub, record["id"], sender, "accepted", amount="5.00")
+    assert stale.status_code == 409 and "is now 12.00 EUR, not 5.00 EUR" in stale.json()["error"]
+    # without an amount the answer is taken as before
+    assert (await answer(hub, record["id"], sender, "accepted")).json() == accepted.json()
+    assert (await hub.repository.counts())["audit"] == audit
+
+
+async def test_an_answer_with_the_amount_shown_is_taken_and_a_refused_move_says_why_first(hub: Any) -> None:
+    sender, conversation_id = await conversation(hub)
+    record = await offer(hub, sender)
+    declined = await answer(hub, record["id"], sender, "declined", amount="5")
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert [r["action"] for r in await decisions(hub, conversation_id)] == ["compensation_declined"]
+    # a move the status does not allow is refused for that reason, whatever the amount says
+    refused = await answer(hub, record["id"], sender, "accepted", amount="9.00")
+    assert refused.status_code == 409 and "is declined already: it cannot be accepted now" in refused.json()["error"]
+
+    pending = await offer(
+        hub, sender, incident_id="INC-2033", amount="30", agent_max_amount="50", status="pending_approval"
+    )
+    waiting = await answer(hub, pending["id"], sender, "accepted", amount="1.00")
+    assert waiting.status_code == 409 and "awaits an agent's approval" in waiting.json()["error"]
+    assert await stored(hub, pending["id"]) == pending
+
+
 @pytest.mark.parametrize(
     ("body", "word"),
     [
@@ -300,6 +369,10 @@ async def test_only_a_conversation_of_the_offers_customer_may_answer_it(hub: Any
         ({"sender": "s1", "answer": "maybe"}, "answer"),
         ({"sender": "a b", "answer": "accepted"}, "sender"),
         ({"sender": 7, "answer": "accepted"}, "sender"),
+        ({"sender": "s1", "answer": "accepted", "amount": "-1"}, "amount"),
+        ({"sender": "s1", "answer": "accepted", "amount": "5.001"}, "amount"),
+        ({"sender": "s1", "answer": "accepted", "amount": "five"}, "amount"),
+        ({"sender": "s1", "answer": "accepted", "amount": True}, "amount"),
     ],
 )
 async def test_bad_answers_are_400(hub: Any, body: dict[str, Any], word: str) -> None:
@@ -394,14 +467,17 @@ async def test_an_override_within_the_limit_is_approved_and_audited_with_before_
         "agent": "ben",
     }
     at_limit = await override(hub, record["id"], headers, amount=15)
-    nothing = await override(hub, record["id"], headers, amount="0")
-    assert (at_limit.status_code, nothing.status_code) == (200, 200)
-    assert nothing.json()["compensation"]["amount"] == "0.00"
+    at_floor = await override(hub, record["id"], headers, amount="5")  # back down to the policy's amount
+    assert (at_limit.status_code, at_floor.status_code) == (200, 200)
+    assert at_floor.json()["compensation"]["amount"] == "5.00"
     rows = await decisions(hub, conversation_id)
     assert len(rows) == 3  # every override is audited
-    assert_a_chain(rows, {"amount": "5.00", "status": "offered"}, nothing.json()["compensation"])
+    assert_a_chain(rows, {"amount": "5.00", "status": "offered"}, at_floor.json()["compensation"])
     accepted = await answer(hub, record["id"], sender, "accepted")
-    assert accepted.status_code == 200 and accepted.json()["amount"] == "0.00"
+    assert accepted.status_code == 200 and accepted.json()["amount"] == "5.00"
+
+
+FLOOR = "the policy gives this customer at least 5.00 EUR; an override may raise it up to 15.00 EUR, not lower it"
 
 
 @pytest.mark.parametrize(
@@ -409,6 +485,8 @@ async def test_an_override_within_the_limit_is_approved_and_audited_with_before_
     [
         ({"amount": "15.01"}, 400, "above the most an agent may set for compensation {id}: 15.00 EUR"),
         ({"amount": 16}, 400, "15.00 EUR"),
+        ({"amount": "4.99"}, 400, FLOOR),
+        ({"amount": 0}, 400, "amount 0.00 EUR is below the policy's amount for compensation {id}: " + FLOOR),
         ({"amount": "-1"}, 400, "amount"),
         ({"amount": "1.001"}, 400, "amount"),
         ({"amount": "100000.01"}, 400, "amount"),
@@ -436,6 +514,34 @@ async def test_bad_overrides_are_refused_and_change_nothing(
     assert missing.status_code == 400 and "reason" in missing.json()["error"]
 
 
+async def test_an_override_never_goes_below_what_the_policy_gave(hub: Any) -> None:
+    sender, conversation_id = await conversation(hub)
+    record = await offer(hub, sender, amount="30", agent_max_amount="50", status="pending_approval")
+    headers = await hub.login("ana")
+    raised = await override(hub, record["id"], headers, amount="40")
+    assert raised.status_code == 200 and raised.json()["compensation"]["amount"] == "40.00"
+    audit = (await hub.repository.counts())["audit"]
+    for amount in ("29.99", "0", 10):
+        response = await override(hub, record["id"], headers, amount=amount)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == (
+            f"amount {Decimal(str(amount)):.2f} EUR is below the policy's amount for compensation {record['id']}: "
+            "the policy gives this customer at least 30.00 EUR; an override may raise it up to 50.00 EUR, "
+            "not lower it"
+        )
+    assert await stored(hub, record["id"]) == raised.json()["compensation"]
+    assert (await hub.repository.counts())["audit"] == audit
+    # a raise may be taken back down to the policy's amount, not below
+    back = await override(hub, record["id"], headers, amount="30.00")
+    assert back.status_code == 200 and back.json()["compensation"]["amount"] == "30.00"
+    assert back.json()["compensation"]["original_amount"] == "30.00"
+    assert len(await decisions(hub, conversation_id)) == 2
+    # once accepted, the 409 comes first whatever the amount
+    assert (await answer(hub, record["id"], sender, "accepted")).status_code == 200
+    late = await override(hub, record["id"], headers, amount="1.00")
+    assert late.status_code == 409 and "already on the customer's bill" in late.json()["error"]
+
+
 async def test_an_accepted_offer_cannot_be_overridden(hub: Any) -> None:
     sender, _ = await conversation(hub)
     record = await offer(hub, sender)
@@ -443,6 +549,90 @@ async def test_an_accepted_offer_cannot_be_overridden(hub: Any) -> None:
     response = await override(hub, record["id"], await hub.login("ana"), amount="1.00")
     assert response.status_code == 409 and "already on the customer's bill" in response.json()["error"]
     assert await stored(hub, record["id"]) == accepted
+
+
+# The bot's context ------------------------------------------------------------------------------------
+
+
+async def test_an_offer_awaiting_a_decision_outlives_its_incident_in_the_context(hub: Any) -> None:
+    sender, _ = await conversation(hub)
+    headers = await hub.login("ana")
+    record = await offer(hub, sender)  # for INC-2041, the open incident that affects C-1001
+    assert await context_offer(hub, sender) == record
+    await set_incident(hub, headers, "INC-2041", "resolved")
+    context = (await hub.client.get(f"/api/bot/conversations/{sender}/context", headers=hub.bot_headers)).json()
+    assert context["incident"] is None  # no incident is open any more
+    assert context["compensation"] == record  # the offer still awaits the customer's answer
+
+    accepted = await answer(hub, record["id"], sender, "accepted", amount="5.00")
+    assert accepted.status_code == 200, accepted.text
+    assert await context_offer(hub, sender) is None  # accepted, and its incident is over
+    await set_incident(hub, headers, "INC-2041", "monitoring")  # reopened: the offer for it is back, accepted
+    assert await context_offer(hub, sender) == accepted.json()
+
+
+@pytest.mark.parametrize(
+    ("steps", "shown"),
+    [
+        ([], True),  # offered
+        ([("agent", "approve")], True),  # pending_approval, then approved
+        ([("customer", "declined")], False),
+        ([("customer", "accepted")], False),
+    ],
+)
+async def test_after_its_incident_only_an_offer_awaiting_a_decision_is_in_the_context(
+    hub: Any, steps: list[tuple[str, str]], shown: bool
+) -> None:
+    sender, _ = await conversation(hub)
+    headers = await hub.login("ana")
+    status = "pending_approval" if steps == [("agent", "approve")] else "offered"
+    record = await offer(hub, sender, status=status)
+    await set_incident(hub, headers, "INC-2041", "resolved")
+    assert await context_offer(hub, sender) == record  # offered or pending_approval: awaits a decision
+    for who, what in steps:
+        response = await (
+            answer(hub, record["id"], sender, what) if who == "customer" else approve(hub, record["id"], headers)
+        )
+        assert response.status_code == 200, response.text
+    assert await context_offer(hub, sender) == (await stored(hub, record["id"]) if shown else None)
+
+
+async def test_the_context_gives_the_offer_of_its_incident_else_the_latest_awaiting_one(hub: Any) -> None:
+    sender, _ = await conversation(hub)
+    headers = await hub.login("ana")
+    older = await offer(hub, sender, incident_id="INC-2033")  # INC-2033 was resolved before the offer
+    # no offer for INC-2041 (the context's incident) yet: the one for the resolved INC-2033 awaits an answer
+    assert await context_offer(hub, sender) == older
+    current = await offer(hub, sender)  # for INC-2041
+    assert await context_offer(hub, sender) == current
+    # the offer for the context's incident comes first, in whatever status
+    accepted = (await answer(hub, current["id"], sender, "accepted")).json()
+    assert await context_offer(hub, sender) == accepted
+
+    # another incident for C-1001's region: once INC-2041 is resolved, the newest offer awaiting a decision
+    opened = await hub.client.post(
+        "/api/agent/incidents",
+        json={"title": "TV outage in Lisbon", "severity": "minor", "services": ["tv"], "regions": ["Lisbon"]},
+        headers=headers,
+    )
+    assert opened.status_code == 201, opened.text
+    tv = opened.json()["incident"]["id"]
+    newest = await offer(hub, sender, incident_id=tv, amount="2.00", agent_max_amount="4.00")
+    await set_incident(hub, headers, tv, "resolved")
+    await set_incident(hub, headers, "INC-2041", "resolved")
+    assert await context_offer(hub, sender) == newest
+    assert (await answer(hub, newest["id"], sender, "declined")).status_code == 200
+    assert await context_offer(hub, sender) == older
+    overridden = (await override(hub, older["id"], headers, amount="7.50")).json()["compensation"]
+    assert await context_offer(hub, sender) == overridden  # approved at 7.50: awaits the customer's answer
+    assert (await answer(hub, older["id"], sender, "accepted", amount="7.50")).status_code == 200
+    assert await context_offer(hub, sender) is None
+
+    # another customer's offers never show, and a conversation linked to no customer has none
+    stranger, _ = await conversation(hub, "C-1002")
+    assert await context_offer(hub, stranger) is None
+    anonymous, _ = await conversation(hub, None)
+    assert await context_offer(hub, anonymous) is None
 
 
 # Races -----------------------------------------------------------------------------------------------
