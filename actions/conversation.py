@@ -81,14 +81,21 @@ def asked_to_stop_apologizing(tracker: Tracker) -> bool:
 
 
 def latest_problem(tracker: Tracker) -> Problem | None:
-    """The most recent problem the customer reported, or the latest message naming a service."""
+    """The most recent problem the customer reported, or the latest message naming a service.
+
+    A report that names no service ("it's still not working") is about the last problem that did, if
+    any: it is the same problem, and gets no second apology.
+    """
+    latest = None
     for event in reversed(_user_events(tracker)):
         text = event.get("text") or ""
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
         problem = describe_problem(text)
-        if intent == "report_problem" or problem.service:
+        if problem.service:
             return problem
-    return None
+        if intent == "report_problem" and latest is None:
+            latest = problem
+    return latest
 
 
 def summary(

@@ -78,6 +78,17 @@ def test_apology_says_how_long_the_customer_waited_and_how_long_the_incident_has
     assert "ticket 5521" in text.lower(), text
 
 
+def test_a_follow_up_naming_no_service_is_the_same_problem_and_gets_no_second_apology(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1002")
+    first = [("wifi keeps dropping every few minutes", "report_problem", "low")]
+    [text], events = run(ActionApologize(), make_tracker(sender, first))
+    assert not is_plain(text)
+    follow_up = [*first, ("it's still not working", "report_problem", "low")]
+    apologized = {"apologized_problems": slot(events, "apologized_problems")}
+    [text], _ = run(ActionApologize(), make_tracker(sender, follow_up, apologized))
+    assert is_plain(text) and "internet connection" in text, text
+
+
 def test_problem_the_incident_does_not_explain_gets_no_incident_facts(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
     sender = use_hub.start_conversation("C-1001")
     [text], _ = run(
