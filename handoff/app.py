@@ -70,7 +70,7 @@ def create_app(
 
     @app.before_server_start
     async def open_resources(app: Sanic[Any, Any]) -> None:
-        repository = Repository(create_engine(settings.database_url))
+        repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
         await prepare_store(repository, settings)
         app.ctx.hub = Hub(
             repository=repository, rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, rasa_transport)

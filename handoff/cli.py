@@ -45,7 +45,7 @@ def read_password() -> str:
 
 
 async def with_store(settings: Settings, work: Callable[[Repository], Awaitable[Result]]) -> Result:
-    repository = Repository(create_engine(settings.database_url))
+    repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
     try:
         await repository.create_tables()
         return await work(repository)

@@ -54,14 +54,17 @@ def body_of(request: Request, model: type[Model], *, optional: bool = False) -> 
         raise BadRequest(_describe(error)) from None
 
 
+MAX_QUERY_INT = 2**63 - 1  # the largest id a database integer holds
+
+
 def query_int(request: Request, name: str, default: int = 0) -> int:
+    """A whole-number query parameter (digits only, 0 to MAX_QUERY_INT), or `default` when absent."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise BadRequest(f"query parameter {name} must not be negative")
+    if not raw.isascii() or not raw.isdigit():  # int() would also take "+3", " 4" and "1_000"
+        raise BadRequest(f"query parameter {name} must be a whole number >= 0, got {raw!r}")
+    value = int(raw)
+    if value > MAX_QUERY_INT:
+        raise BadRequest(f"query parameter {name} must be at most {MAX_QUERY_INT}, got {raw!r}")
     return value

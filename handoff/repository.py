@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, event, func, inspect, or_, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -61,8 +61,20 @@ SEEN_RESOLUTION = timedelta(seconds=30)  # last_seen_at is written at most this 
 OPEN_ESCALATION = ("queued", "agent")
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An async engine; for SQLite: the folder created, WAL mode, a busy timeout and foreign keys."""
+SQLITE_BEGIN = "candor_sqlite_begin"  # execution option: how a SQLite transaction begins (IMMEDIATE by default)
+
+
+def create_engine(database_url: str, *, busy_timeout: float = 5.0) -> AsyncEngine:
+    """An async engine; for SQLite: the folder created, a busy timeout (seconds), WAL mode, foreign keys, and
+    writes serialised at their start.
+
+    SQLite's driver would BEGIN lazily, so a transaction that read first had to upgrade its read snapshot to
+    the write lock mid-way, which fails at once (SQLITE_BUSY, "database is locked") if another connection,
+    in any process, wrote since: no busy timeout helps. Here the driver begins nothing and every transaction
+    starts with BEGIN IMMEDIATE, which waits (up to the busy timeout) for the write lock, so writes run one
+    at a time; a transaction with execution option SQLITE_BEGIN="DEFERRED" (the repository's reads) takes
+    no lock and reads one snapshot. Other databases are left as their URL configures them.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
@@ -72,12 +84,20 @@ def create_engine(database_url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver emits no BEGIN; _on_begin does
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")  # first: WAL may need to wait
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        if mode not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError(f"{SQLITE_BEGIN} must be IMMEDIATE or DEFERRED, got {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -207,11 +227,16 @@ class Repository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Reads: on SQLite a deferred transaction, one snapshot and no lock (other databases ignore the option).
+        self._sessions = async_sessionmaker(
+            engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
+        )
+        self._writes = async_sessionmaker(engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
+        """A write: on SQLite it holds the write lock from its first statement (BEGIN IMMEDIATE, create_engine)."""
+        async with self._writes() as session, session.begin():
             yield session
 
     async def create_tables(self) -> None:
@@ -964,10 +989,23 @@ class Repository:
         return row
 
     async def add_agent_message(self, conversation_id: int, agent: Agent, text: str) -> Message:
+        """Store an agent's message, only while the conversation is assigned to that agent. The check and the
+        insert are one step (a conditional UPDATE first, which also takes the row's write lock), so a handback
+        or resolve at the same moment comes strictly before (the message is refused) or after it."""
         now = models.utcnow()
         async with self._transaction() as session:
-            conversation = await self._require_assigned(session, conversation_id, agent)
-            conversation.updated_at = now
+            held = await session.execute(
+                update(models.Conversation)
+                .where(
+                    models.Conversation.id == conversation_id,
+                    models.Conversation.state == "agent",
+                    models.Conversation.agent_id == agent.id,
+                )
+                .values(updated_at=now)
+            )
+            if not _rowcount(held):
+                await self._require_assigned(session, conversation_id, agent)  # NotFound or Conflict, named
+                raise Conflict(f"conversation {conversation_id} changed meanwhile")
             row = models.Message(
                 conversation_id=conversation_id, role="agent", text=text, extra={}, agent_id=agent.id, created_at=now
             )

@@ -26,6 +26,7 @@ class Settings:
     rasa_timeout: float
     service_token: str
     seed_file: Path | None
+    sqlite_busy_timeout: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,9 +46,10 @@ class Settings:
             port=_port(env, "CANDOR_HUB_PORT", 8000),
             database_url=env.get("CANDOR_DATABASE_URL") or default_database_url(),
             rasa_url=_url(env, "CANDOR_RASA_URL", "http://127.0.0.1:5005"),
-            rasa_timeout=_seconds(env, "CANDOR_RASA_TIMEOUT", 10.0),
+            rasa_timeout=_seconds(env, "CANDOR_RASA_TIMEOUT", 5.0),
             service_token=token,
             seed_file=Path(seed) if seed else None,
+            sqlite_busy_timeout=_seconds(env, "CANDOR_SQLITE_BUSY_TIMEOUT", 5.0),
         )
 
 

@@ -15,7 +15,8 @@ def test_defaults(tmp_path: Path) -> None:
     settings = Settings.from_env({"CANDOR_SERVICE_TOKEN": TOKEN, "CANDOR_DATABASE_URL": "sqlite+aiosqlite:///x.db"})
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.rasa_url == "http://127.0.0.1:5005"
-    assert settings.rasa_timeout == 10.0
+    assert settings.rasa_timeout == 5.0
+    assert settings.sqlite_busy_timeout == 5.0
     assert settings.seed_file is not None and settings.seed_file.name == "demo.yml"
 
 
@@ -28,10 +29,12 @@ def test_values_from_the_environment() -> None:
             "CANDOR_DATABASE_URL": "postgresql+asyncpg://hub@db/hub",
             "CANDOR_RASA_URL": "http://rasa:5005/",
             "CANDOR_RASA_TIMEOUT": "2.5",
+            "CANDOR_SQLITE_BUSY_TIMEOUT": "0.5",
             "CANDOR_SEED_FILE": "",
         }
     )
     assert settings.port == 9001 and settings.rasa_url == "http://rasa:5005" and settings.rasa_timeout == 2.5
+    assert settings.sqlite_busy_timeout == 0.5
     assert settings.seed_file is None
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
@@ -51,6 +54,8 @@ def test_service_token_is_required(token: str | None) -> None:
         ("CANDOR_HUB_PORT", "70000"),
         ("CANDOR_RASA_TIMEOUT", "soon"),
         ("CANDOR_RASA_TIMEOUT", "0"),
+        ("CANDOR_SQLITE_BUSY_TIMEOUT", "five"),
+        ("CANDOR_SQLITE_BUSY_TIMEOUT", "-1"),
         ("CANDOR_RASA_URL", "rasa:5005"),
     ],
 )
