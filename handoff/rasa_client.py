@@ -36,12 +36,17 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa answered POST {path} with something that is not JSON") from None
 
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """The bot's messages for one customer message (Rasa's REST channel)."""
+        """The bot's messages for one customer message (Rasa's REST channel); at least one, or RasaUnavailable.
+
+        Candor's bot answers every message, so an empty answer means something failed: Rasa's REST channel
+        answers `200 []` when the action server errors or does not answer."""
         answer = await self._post(
             "/webhooks/rest/webhook", {"sender": sender, "message": message, "metadata": metadata}
         )
         if not isinstance(answer, list) or not all(isinstance(m, dict) for m in answer):
             raise RasaUnavailable("Rasa's REST webhook answered something other than a list of messages")
+        if not answer:  # what Rasa's REST channel answers when the action server failed: never silence
+            raise RasaUnavailable("Rasa answered no message at all (the action server may have failed)")
         return answer
 
     async def set_human_helped(self, sender: str) -> None:

@@ -131,11 +131,7 @@ class Stack:
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(_endpoints_yaml(self.ports, self.workdir / "rasa-tracker.db"))
         host, p = self.ports.host, self.ports
-        self._spawn(
-            "actions",
-            [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(p.actions)],
-            env={"SANIC_HOST": host},  # rasa-sdk listens on every interface unless told otherwise
-        )
+        self._spawn_actions()
         self._spawn(
             "rasa",
             [
@@ -160,6 +156,27 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def _spawn_actions(self) -> None:
+        self._spawn(
+            "actions",
+            [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.ports.actions)],
+            env={"SANIC_HOST": self.ports.host},  # rasa-sdk listens on every interface unless told otherwise
+        )
+
+    def stop_actions(self, grace: float = 15.0) -> None:
+        """Stop the action server alone (to see what the others do without it); `start_actions` brings it back."""
+        proc = self.processes.pop("actions")
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+
+    def start_actions(self, timeout: float = 120.0) -> None:
+        self._spawn_actions()
+        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         checks = {

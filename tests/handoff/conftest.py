@@ -46,7 +46,8 @@ def free_port() -> int:
 class FakeRasa:
     """Answers Rasa's REST webhook and tracker-events API on loopback, and records every call.
 
-    mode: "ok" (echo), "error" (HTTP 500), "slow" (answers after `delay` seconds).
+    mode: "ok" (echo), "error" (HTTP 500), "slow" (answers after `delay` seconds), "empty" (200 with no
+    message: what Rasa's REST channel answers when the action server fails).
     """
 
     mode: str = "ok"
@@ -66,6 +67,8 @@ class FakeRasa:
             return 500, {"error": "boom"}
         if self.mode == "slow":
             time.sleep(self.delay)
+        if self.mode == "empty" and path == "/webhooks/rest/webhook":
+            return 200, []
         if path == "/webhooks/rest/webhook":
             sender = body["sender"]
             return 200, [

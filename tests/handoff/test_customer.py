@@ -93,6 +93,18 @@ async def test_rasa_failing_queues_the_conversation_with_an_honest_message(hub: 
     assert len(fake_rasa.calls) == calls  # queued now: the bot is not asked again
 
 
+async def test_an_empty_answer_from_rasa_is_a_failure_not_silence(hub: Any, fake_rasa: Any) -> None:
+    fake_rasa.mode = "empty"  # the action server failed: Rasa's REST channel answers 200 []
+    sender = str(uuid.uuid4())
+    answer = await hub.say(sender, "my internet is down")
+    assert origins(answer) == ["system"] and answer[0]["text"].startswith(BOT_UNAVAILABLE)
+    conversation = await hub.repository.conversation_by_sender(sender)
+    assert conversation.state == "queued"
+    trail = await hub.repository.audit_trail(conversation.id)
+    assert [a["action"] for a in trail] == ["conversation_started", "rasa_failed", "escalated"]
+    assert "no message" in trail[1]["detail"]["error"]
+
+
 async def test_rasa_timing_out_queues_the_conversation(hub: Any, fake_rasa: Any) -> None:
     fake_rasa.mode, fake_rasa.delay = "slow", 2.5  # CANDOR_RASA_TIMEOUT is 1 s in the tests
     sender = str(uuid.uuid4())
