@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from handoff import service
+from handoff import models, service
 from handoff.errors import NotFound, RasaUnavailable
 from handoff.rasa_client import RasaClient
 from handoff.repository import Repository
@@ -89,7 +89,7 @@ def to_channel(message: Message, sender: str) -> dict[str, Any]:
 async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
     repo = hub.repository
     return service.queue_info(
-        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online()
+        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online(), models.utcnow()
     )
 
 

@@ -19,12 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, event, func, inspect, or_, select, update
+from sqlalchemy import CursorResult, event, func, or_, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff import compensations, models, service
+from handoff import compensations, migrations, models, service
 from handoff.alertmanager import (
     AlertmanagerPayload,
     Episode,
@@ -146,19 +146,6 @@ def _given(facts: IncidentFactsBody | None) -> dict[str, str]:
     return facts.model_dump(exclude_none=True) if facts is not None else {}
 
 
-def _missing_columns(connection: Any) -> list[str]:
-    """table.column of every mapped column the database's existing tables lack."""
-    inspector = inspect(connection)
-    existing = set(inspector.get_table_names())
-    missing = []
-    for table in models.Base.metadata.sorted_tables:
-        if table.name not in existing:
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
-    return missing
-
-
 # Row → record ----------------------------------------------------------------------------------------
 
 
@@ -223,7 +210,7 @@ def _terms(row: models.Compensation) -> dict[str, str]:
 
 
 class Repository:
-    """The hub's store. Build it with an engine; call create_tables() once at start."""
+    """The hub's store. Build it with an engine; call migrate() once at start."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -239,18 +226,19 @@ class Repository:
         async with self._writes() as session, session.begin():
             yield session
 
+    async def migrate(self) -> str | None:
+        """Bring the schema to the newest revision (handoff/migrations); the database's revision after.
+
+        One transaction holding the write lock, so hubs starting together migrate one at a time. A database
+        made before migrations is stamped at the baseline and keeps its data, or, if it lacks a column,
+        refused naming it (handoff.migrations.OutdatedDatabase).
+        """
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(migrations.upgrade)
+
     async def create_tables(self) -> None:
-        """Create missing tables; refuse a database made before a column was added (no migrations yet)."""
-        async with self.engine.begin() as connection:
-            missing = await connection.run_sync(_missing_columns)
-            if not missing:
-                await connection.run_sync(models.Base.metadata.create_all)
-        if missing:
-            raise RuntimeError(
-                f"the database {self.engine.url.render_as_string(hide_password=True)} was made by an older "
-                f"version of the hub and lacks {', '.join(missing)}; remove it (`make clean` for the demo "
-                "database) or migrate it"
-            )
+        """The name from before migrations: migrate()."""
+        await self.migrate()
 
     async def _agents(self, session: AsyncSession, ids: set[int | None]) -> dict[int, Agent]:
         wanted = {i for i in ids if i is not None}
@@ -868,6 +856,16 @@ class Repository:
                 )
             )
             if moved:
+                customer_row = await session.scalar(
+                    select(models.Customer)
+                    .join(models.Conversation, models.Conversation.customer_id == models.Customer.id)
+                    .where(models.Conversation.id == conversation_id)
+                )
+                customer = _customer(customer_row) if customer_row else None
+                open_incidents = await session.scalars(
+                    select(models.Incident).where(models.Incident.resolved_at.is_(None))
+                )
+                incident = service.incident_for(customer, [_incident(i) for i in open_incidents])
                 row = models.Escalation(
                     conversation_id=conversation_id,
                     state="queued",
@@ -877,7 +875,7 @@ class Repository:
                     frustration=[p.model_dump() for p in body.frustration],
                     frustration_level=service.frustration_level(body.frustration),
                     trajectory=body.trajectory.model_dump() if body.trajectory else None,
-                    priority=service.priority(body.frustration, body.trajectory),
+                    priority=service.priority(body.frustration, body.trajectory, body.reason, customer, incident),
                     created_at=now,
                 )
                 session.add(row)
@@ -937,7 +935,7 @@ class Repository:
                     customer=_customer(customer) if customer else None,
                     reason=escalation.reason,
                     summary=escalation.summary,
-                    priority=escalation.priority,
+                    priority=service.effective_priority(escalation.priority, escalation.created_at, now),
                     frustration_level=escalation.frustration_level,
                     waiting_seconds=int((now - escalation.created_at).total_seconds()),
                     state=escalation.state,
@@ -948,7 +946,7 @@ class Repository:
                 else:
                     mine.append(item)
             by_id = {key.conversation_id: item for key, item in queued}
-            ordered = [by_id[q.conversation_id] for q in service.queue_order(k for k, _ in queued)]
+            ordered = [by_id[q.conversation_id] for q in service.queue_order((k for k, _ in queued), now)]
             return ordered, sorted(mine, key=lambda i: i.conversation_id)
 
     async def claim(self, conversation_id: int, agent: Agent) -> Conversation:

@@ -17,7 +17,9 @@ __all__ = [
     "DEFAULT_HANDLE_TIME",
     "FRUSTRATION_RANK",
     "Queued",
+    "affected_by",
     "check_transition",
+    "effective_priority",
     "expected_wait_minutes",
     "frustration_level",
     "incident_for",
@@ -53,11 +55,53 @@ def frustration_level(points: Sequence[FrustrationPoint]) -> str:
     return points[-1].level if points else "none"
 
 
-def priority(points: Sequence[FrustrationPoint], trajectory: Trajectory | None = None) -> int:
-    """0..3: the highest frustration level seen in the conversation, or the conversation's own level
-    when the bot's assessment of it (repeats, fallbacks) is higher; higher is served first."""
+# The priority of an escalation, in points (docs/hub-api.md, "Queue rules"). Higher is served first.
+PER_FRUSTRATION_LEVEL = 10  # times the highest level seen (none 0, low 1, medium 2, high 3)
+RISING_OR_SUSTAINED = 5  # the conversation's frustration is rising or stays high
+ASKED_FOR_A_PERSON = 10  # the customer asked for a person in as many words
+AFFECTED_BY_INCIDENT = 5  # an open incident hits one of the customer's services where they are
+CRITICAL_INCIDENT = 5  # ... and it is critical
+TIER_POINTS = {"business": 5, "premium": 3}  # a customer's tier counts, less than what happened to them
+POINTS_PER_MINUTE_WAITED = 1  # waiting raises priority, so nobody starves: 30 minutes outweigh high frustration
+ASKED_REASONS = frozenset({"customer_requested_human"})
+
+
+def affected_by(customer: Customer | None, incident: Incident | None) -> bool:
+    """The incident is open and hits one of the customer's services, in the customer's region (or everywhere)."""
+    if customer is None or incident is None or not _is_open(incident):
+        return False
+    regions = {r.lower() for r in incident.regions}
+    in_region = not regions or customer.region.lower() in regions
+    return in_region and bool({s.lower() for s in customer.services} & {s.lower() for s in incident.services})
+
+
+def priority(
+    points: Sequence[FrustrationPoint],
+    trajectory: Trajectory | None = None,
+    reason: str = "",
+    customer: Customer | None = None,
+    incident: Incident | None = None,
+) -> int:
+    """An escalation's base priority in points: frustration (the highest level among its messages, or the
+    conversation's own level when the bot's assessment of it is higher), its trend, an explicit request for a
+    person, the customer's impact (an open incident that affects them, its severity, their tier). Waiting
+    adds to it in the queue (`effective_priority`)."""
     levels = [*(p.level for p in points), *([trajectory.level] if trajectory else [])]
-    return max((FRUSTRATION_RANK[level] for level in levels), default=0)
+    total = PER_FRUSTRATION_LEVEL * max((FRUSTRATION_RANK[level] for level in levels), default=0)
+    if trajectory is not None and trajectory.trend in ("rising", "sustained"):
+        total += RISING_OR_SUSTAINED
+    if reason in ASKED_REASONS:
+        total += ASKED_FOR_A_PERSON
+    if incident is not None and affected_by(customer, incident):
+        total += AFFECTED_BY_INCIDENT + (CRITICAL_INCIDENT if incident.severity.lower() == "critical" else 0)
+    if customer is not None:
+        total += TIER_POINTS.get(customer.tier.lower(), 0)
+    return total
+
+
+def effective_priority(base: int, queued_at: datetime, now: datetime) -> int:
+    """The base priority plus a point per whole minute waited."""
+    return base + POINTS_PER_MINUTE_WAITED * max(0, int((now - queued_at).total_seconds() // 60))
 
 
 @dataclass(frozen=True)
@@ -65,13 +109,15 @@ class Queued:
     """An escalation waiting for a person, as the queue order needs it."""
 
     conversation_id: int
-    priority: int
+    priority: int  # the base priority, stored with the escalation
     created_at: datetime
 
 
-def queue_order(items: Iterable[Queued]) -> list[Queued]:
-    """Higher priority first; within a priority, who has waited longest first."""
-    return sorted(items, key=lambda q: (-q.priority, q.created_at, q.conversation_id))
+def queue_order(items: Iterable[Queued], now: datetime) -> list[Queued]:
+    """Highest effective priority (base + waiting) first; then who has waited longest."""
+    return sorted(
+        items, key=lambda q: (-effective_priority(q.priority, q.created_at, now), q.created_at, q.conversation_id)
+    )
 
 
 def expected_wait_minutes(position: int, handle_times: Sequence[timedelta], agents_online: int) -> int:
@@ -82,10 +128,14 @@ def expected_wait_minutes(position: int, handle_times: Sequence[timedelta], agen
 
 
 def queue_info(
-    conversation_id: int, queued: Iterable[Queued], handle_times: Sequence[timedelta], agents_online: int
+    conversation_id: int,
+    queued: Iterable[Queued],
+    handle_times: Sequence[timedelta],
+    agents_online: int,
+    now: datetime,
 ) -> QueueInfo:
     """Where `conversation_id` stands in the queue (position 1 when it is not found: it is next)."""
-    order = [q.conversation_id for q in queue_order(queued)]
+    order = [q.conversation_id for q in queue_order(queued, now)]
     position = order.index(conversation_id) + 1 if conversation_id in order else 1
     return QueueInfo(
         position=position,

@@ -46,9 +46,10 @@ async def test_queue_lists_waiting_conversations_most_urgent_first(hub: Any) -> 
     assert queue["mine"] == []
     item = queue["queued"][1]
     assert item["customer"]["id"] == "C-1003" and item["reason"] == "frustration"
-    assert (item["priority"], item["frustration_level"], item["state"]) == (3, "high", "queued")
+    # high 30; C-1003 (mobile, Porto) is hit by no open incident and has no tier points; not a minute waited
+    assert (item["priority"], item["frustration_level"], item["state"]) == (30, "high", "queued")
     assert isinstance(item["waiting_seconds"], int) and item["summary"]
-    assert queue["queued"][2]["priority"] == 1
+    assert queue["queued"][2]["priority"] == 25  # low 10, asked 10, C-1001 in the Lisbon outage 5
 
 
 async def test_two_agents_claiming_at_once_exactly_one_wins(hub: Any, start_hub: Any) -> None:

@@ -65,9 +65,10 @@ async def test_escalating_twice_answers_the_same_escalation(hub: Any) -> None:
     }
     conversation = await hub.repository.conversation_by_sender(sender)
     escalation = await hub.repository.open_escalation(conversation.id)
+    # high frustration 30 + asked for a person 10 + C-1001 hit by the open Lisbon fibre outage 5
     assert (escalation.reason, escalation.priority, escalation.frustration_level) == (
         "customer_requested_human",
-        3,
+        45,
         "high",
     )
     assert (await hub.repository.counts())["escalations"] == 1
@@ -83,13 +84,14 @@ async def test_the_trajectory_is_stored_and_raises_the_priority_to_the_conversat
     conversation = await hub.repository.conversation_by_sender(sender)
     escalation = await hub.repository.open_escalation(conversation.id)
     assert escalation.trajectory == trajectory
-    assert (escalation.priority, escalation.frustration_level) == (2, "none")
+    # the conversation's medium level 20 + its sustained trend 5 + asked 10 + the Lisbon outage 5
+    assert (escalation.priority, escalation.frustration_level) == (40, "none")
 
 
 async def test_an_escalation_without_a_trajectory_stores_none(hub: Any) -> None:
     _, conversation_id = await hub.queued_conversation()
     escalation = await hub.repository.open_escalation(conversation_id)
-    assert escalation.trajectory is None and escalation.priority == 3
+    assert escalation.trajectory is None and escalation.priority == 45  # high 30, asked 10, outage 5
 
 
 async def test_compensation_is_recorded_once_per_customer_and_incident(hub: Any) -> None:
