@@ -337,4 +337,6 @@ class HandbackBody(Body):
 
 
 class ResolveBody(Body):
-    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] = ""
+    """POST /api/agent/conversations/{id}/resolve: how it was resolved (required: the record says why)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]

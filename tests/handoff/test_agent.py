@@ -223,12 +223,15 @@ async def test_resolve_closes_the_conversation(hub: Any) -> None:
     ana, ben = await hub.login("ana"), await hub.login("ben")
     await hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers=ana)
     path = f"/api/agent/conversations/{conversation_id}/resolve"
+    for missing in ({}, {"reason": ""}, {"reason": "   "}):  # a resolve says why
+        refused = await hub.client.post(path, headers=ana, json=missing)
+        assert refused.status_code == 400 and "reason" in refused.text, refused.text
     assert (await hub.client.post(path, headers=ben, json={"reason": "x"})).status_code == 409
     response = await hub.client.post(path, headers=ana, json={"reason": "Explained the outage and the ETA."})
     assert response.status_code == 200 and response.json()["conversation"]["state"] == "closed"
     escalation = await hub.repository.latest_escalation(conversation_id)
     assert escalation.state == "resolved" and escalation.closed_at is not None
-    assert (await hub.client.post(path, headers=ana)).status_code == 409
+    assert (await hub.client.post(path, headers=ana, json={"reason": "again"})).status_code == 409
     trail = [(a["actor"], a["action"]) for a in await hub.repository.audit_trail(conversation_id)]
     assert trail[-3:] == [("bot", "escalated"), ("agent:ana", "claimed"), ("agent:ana", "resolved")]
     # The handle time now feeds the expected wait.

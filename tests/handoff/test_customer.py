@@ -129,7 +129,9 @@ async def test_system_messages_never_apologise(hub: Any, fake_rasa: Any) -> None
     headers = await hub.login("ana")
     conversation = await hub.repository.conversation_by_sender(sender)
     await hub.client.post(f"/api/agent/conversations/{conversation.id}/claim", headers=headers)
-    await hub.client.post(f"/api/agent/conversations/{conversation.id}/resolve", headers=headers, json={})
+    await hub.client.post(
+        f"/api/agent/conversations/{conversation.id}/resolve", headers=headers, json={"reason": "fixed"}
+    )
     system = [m.text for m in await hub.repository.messages(conversation.id) if m.role == "system"]
     assert len(system) == 3
     assert not [t for t in system + [m["text"] for m in said] if APOLOGY.search(t)]
@@ -139,7 +141,9 @@ async def test_a_closed_conversation_reopens_with_the_bot(hub: Any, fake_rasa: A
     sender, conversation_id = await hub.queued_conversation()
     headers = await hub.login("ana")
     assert (
-        await hub.client.post(f"/api/agent/conversations/{conversation_id}/resolve", headers=headers)
+        await hub.client.post(
+            f"/api/agent/conversations/{conversation_id}/resolve", headers=headers, json={"reason": "fixed"}
+        )
     ).status_code == 200
     answer = await hub.say(sender, "it broke again")
     assert origins(answer) == ["bot", "bot"] and fake_rasa.messages()[-1] == "it broke again"
