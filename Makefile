@@ -12,10 +12,10 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub eval bench bench-embed clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-embed clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(BOT_VENV)/.installed $(HUB_VENV)/.installed ## Build both environments (only what is missing)
 
@@ -55,8 +55,15 @@ test-bot: install ## Unit tests of the bot components and actions (the action te
 test-quality: train ## Quality gate: the trained model meets the detection targets on the held-out test file
 	CANDOR_MODEL=$(MODEL) $(BOT_BIN)/python -m pytest tests/quality
 
-test-hub: install train ## Hub tests and end-to-end tests (hub environment)
+# The hub's tests run on SQLite, and on PostgreSQL too when CANDOR_TEST_POSTGRES_URL names a server (the
+# environment passes through; CANDOR_REQUIRE_POSTGRES=1 fails instead of skipping without one: .ci/run).
+test-hub: install train ## Hub tests and end-to-end tests (hub environment; PostgreSQL too if configured)
 	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e
+
+test-hub-pg: $(HUB_VENV)/.installed ## Hub tests on a throwaway PostgreSQL server (scripts/postgres.sh)
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/candor-postgres.XXXXXX") && trap 'scripts/postgres.sh stop "$$dir"' EXIT && \
+	  url=$$(scripts/postgres.sh start "$$dir") && echo "PostgreSQL: $$url" && \
+	  CANDOR_TEST_POSTGRES_URL=$$url CANDOR_REQUIRE_POSTGRES=1 $(HUB_BIN)/python -m pytest tests/handoff -m postgresql $(PYTEST_ARGS)
 
 test: lint test-rasa test-bot test-quality test-hub ## Run the whole test suite (installs and trains first if needed)
 

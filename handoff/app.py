@@ -26,8 +26,9 @@ REQUEST_MAX_SIZE = 64 * 1024
 
 
 async def prepare_store(repository: Repository, settings: Settings) -> None:
-    """Create missing tables and load the seed file (idempotent: safe at every start)."""
-    await repository.create_tables()
+    """Migrate the schema to the newest revision and load the seed file (idempotent: safe at every start)."""
+    revision = await repository.migrate()
+    logger.info("database %s at revision %s", repository.engine.url.render_as_string(hide_password=True), revision)
     if settings.seed_file is not None:
         seed = load_seed(settings.seed_file)
         await repository.upsert_seed(seed.customers, seed.incidents, seed.agents)

@@ -5,6 +5,8 @@
 - `incident-update ID [--status S] [--severity S] [--title T] [--service X]... [--region R]... [facts]`:
   change one; `--status resolved` resolves it. Facts: `--what-happened`, `--doing`, `--next-update`, `--eta`.
 - `incident-list`: every incident, newest first.
+- `db-upgrade`: migrate the database (CANDOR_DATABASE_URL) to the newest schema revision; print it. Needs
+  no other setting (the hub also migrates at every start; handoff/README.md, "Schema and migrations").
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from handoff import migrations
 from handoff.auth import hash_password
 from handoff.errors import HubError
 from handoff.repository import Repository, create_engine
@@ -47,10 +51,23 @@ def read_password() -> str:
 async def with_store(settings: Settings, work: Callable[[Repository], Awaitable[Result]]) -> Result:
     repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
     try:
-        await repository.create_tables()
+        await repository.migrate()
         return await work(repository)
     finally:
         await repository.engine.dispose()
+
+
+async def db_upgrade(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            was, now = await connection.run_sync(migrations.upgrade)
+    finally:
+        await engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if was == now:
+        return f"{where}: at revision {now} (the newest), nothing to do"
+    return f"{where}: migrated from revision {was or 'none'} to {now}"
 
 
 async def add_agent(settings: Settings, username: str, name: str, password: str) -> str:
@@ -124,14 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     update.add_argument("incident_id")
     incident_options(update, opening=False)
     commands.add_parser("incident-list", help="every incident, newest first")
+    commands.add_parser("db-upgrade", help="migrate CANDOR_DATABASE_URL to the newest schema revision")
     args = parser.parse_args(argv)
     try:
-        print(run(args, Settings.from_env()))
+        if args.command == "db-upgrade":
+            print(asyncio.run(db_upgrade(migrations.database_url(os.environ))))
+        else:
+            print(run(args, Settings.from_env()))
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         print(f"error: {problems}", file=sys.stderr)
         return 1
-    except (SettingsError, ValueError, HubError) as error:
+    except (SettingsError, ValueError, HubError, migrations.MigrationError) as error:
         message = error.message if isinstance(error, HubError) else str(error)
         print(f"error: {message}", file=sys.stderr)
         return 1

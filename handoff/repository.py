@@ -231,10 +231,11 @@ class Repository:
 
         One transaction holding the write lock, so hubs starting together migrate one at a time. A database
         made before migrations is stamped at the baseline and keeps its data, or, if it lacks a column,
-        refused naming it (handoff.migrations.OutdatedDatabase).
+        refused naming it; so is a database that lacks a column of handoff.models no revision adds
+        (handoff.migrations.MigrationError, nothing changed).
         """
         async with self.engine.connect() as connection:
-            return await connection.run_sync(migrations.upgrade)
+            return (await connection.run_sync(migrations.upgrade)).after
 
     async def create_tables(self) -> None:
         """The name from before migrations: migrate()."""
@@ -789,6 +790,9 @@ class Repository:
 
     async def messages(self, conversation_id: int, after: int = 0, *, mark_delivered: bool = False) -> list[Message]:
         """Messages with id > after, oldest first; mark_delivered: the customer has now seen the agent's."""
+        if self.engine.dialect.name == "postgresql":
+            # Its INTEGER ids end at 2^31 - 1 and a larger cursor would not bind: nothing is beyond that id.
+            after = min(after, 2**31 - 1)
         async with self._transaction() as session:
             rows = (
                 await session.scalars(

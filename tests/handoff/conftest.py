@@ -1,20 +1,33 @@
-"""Factories for the hub tests: a fake Rasa on loopback, settings, and the real hub over real HTTP."""
+"""Factories for the hub tests: a fake Rasa on loopback, settings, and the real hub over real HTTP.
+
+Every test that uses the database (through `database_url`, which `make_settings` uses) runs on SQLite and on
+PostgreSQL: test[sqlite] on a new file, test[postgresql] in a new database on the server that
+CANDOR_TEST_POSTGRES_URL names (dropped after the test; `make test-hub-pg` and .ci/run start a throwaway
+server with scripts/postgres.sh). Without that variable the PostgreSQL variants are skipped, or fail when
+CANDOR_REQUIRE_POSTGRES=1 (CI). `-m postgresql` selects them. A test marked sqlite_only checks SQLite itself
+(its file, pragmas, several processes on one file) and runs on SQLite only.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
+import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import URL, make_url
 
 from handoff.app import create_app
 from handoff.repository import Repository
@@ -23,6 +36,34 @@ from handoff.settings import ROOT, Settings
 SERVICE_TOKEN = "test-service-token-0123456789"
 DEMO_SEED = ROOT / "handoff" / "seed" / "demo.yml"
 AGENTS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}
+
+
+POSTGRES_URL = os.environ.get("CANDOR_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("CANDOR_REQUIRE_POSTGRES", "") == "1"
+NO_POSTGRES = "CANDOR_TEST_POSTGRES_URL is not set (`make test-hub-pg` starts a server and sets it)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): the test checks SQLite itself, so it runs on SQLite only (no [postgresql])"
+    )
+    config.addinivalue_line("markers", "postgresql: the test's PostgreSQL variant (CANDOR_TEST_POSTGRES_URL)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that uses the database runs twice, test[sqlite] and test[postgresql], unless sqlite_only."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        backends = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgresql)]
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """The PostgreSQL variants skipped for want of a server make one line of the summary, not one each."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and str(report.longrepr[2]).endswith(NO_POSTGRES):
+        report.longrepr = (__file__, None, report.longrepr[2])
+    return report
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,15 +162,59 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+# The database ----------------------------------------------------------------------------------------
+
+
+def postgres_admin(sql: str) -> None:
+    """Run one statement on CANDOR_TEST_POSTGRES_URL's database (outside a transaction, as CREATE DATABASE
+    needs), in a thread of its own so that no event loop of the test's is touched."""
+    url = make_url(POSTGRES_URL)
+
+    async def run() -> None:
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+        )
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def postgres_database(name: str) -> URL:
+    """The hub's URL for database `name` on CANDOR_TEST_POSTGRES_URL's server."""
+    return make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=name)
+
+
+@pytest.fixture()
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for this test: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+        return
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"CANDOR_REQUIRE_POSTGRES=1 but {NO_POSTGRES}", pytrace=False)
+        pytest.skip(f"PostgreSQL: {NO_POSTGRES}")
+    name = f"t_{uuid.uuid4().hex}"
+    postgres_admin(f"CREATE DATABASE {name}")
+    try:
+        yield postgres_database(name).render_as_string(hide_password=False)
+    finally:
+        postgres_admin(f"DROP DATABASE {name} WITH (FORCE)")  # FORCE: PostgreSQL 13+
+
+
 # Settings and the hub ------------------------------------------------------------------------------
 
 
 @pytest.fixture()
-def make_settings(tmp_path: Path, fake_rasa: FakeRasa) -> Callable[..., Settings]:
+def make_settings(database_url: str, fake_rasa: FakeRasa) -> Callable[..., Settings]:
     def make(**overrides: str) -> Settings:
         env = {
             "CANDOR_SERVICE_TOKEN": SERVICE_TOKEN,
-            "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+            "CANDOR_DATABASE_URL": database_url,
             "CANDOR_RASA_URL": fake_rasa.url,
             "CANDOR_RASA_TIMEOUT": "1",
             "CANDOR_SEED_FILE": str(DEMO_SEED),

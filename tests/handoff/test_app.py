@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from handoff.app import create_app
+from handoff.migrations import baseline
 from handoff.openapi import ROUTES
 from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
@@ -127,11 +129,12 @@ def test_openapi_matches_the_app_routes(make_settings: Any) -> None:
     assert served == {(r.method, r.path.rstrip("/") or "/") for r in ROUTES}
 
 
+@pytest.mark.sqlite_only("edits a SQLite file into an older hub's")
 async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    repository = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
-    await repository.create_tables()
-    await repository.engine.dispose()
+    legacy = sqlalchemy.create_engine(f"sqlite:///{path}")
+    baseline.metadata.create_all(legacy)  # what the hub's create_all made before migrations
+    legacy.dispose()
     with sqlite3.connect(path) as old:  # as a hub from before incidents.group_key and alerts made it
         old.execute("DROP INDEX ix_incidents_group_key")
         old.execute("DROP INDEX uq_incidents_open_group")
@@ -140,8 +143,9 @@ async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_
     again = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
     try:
         with pytest.raises(RuntimeError, match=r"lacks incidents\.group_key; remove it \(`make clean`"):
-            await again.create_tables()
+            await again.migrate()
     finally:
         await again.engine.dispose()
     with sqlite3.connect(path) as refused:  # and left as it was
-        assert "alerts" not in {name for (name,) in refused.execute("SELECT name FROM sqlite_master")}
+        left = {name for (name,) in refused.execute("SELECT name FROM sqlite_master")}
+        assert "alerts" not in left and "alembic_version" not in left  # not created, not stamped

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
 
@@ -34,6 +36,7 @@ def run_cli(
     )
 
 
+@pytest.mark.sqlite_only("the CLI and the hub share a SQLite file")
 async def test_add_agent_then_log_in(tmp_path: Path, start_hub: Any, make_settings: Any) -> None:
     result = run_cli(tmp_path, "add-agent", "--username", "rita", "--name", "Rita")
     assert result.returncode == 0, result.stderr

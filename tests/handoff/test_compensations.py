@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 from test_bot import OFFER
 
+from handoff.migrations import baseline
 from handoff.repository import Repository, create_engine
 
 DECISIONS = ("compensation_accepted", "compensation_declined", "compensation_approved", "compensation_overridden")
@@ -698,17 +700,18 @@ async def test_an_acceptance_and_an_override_at_once_never_change_an_accepted_am
         assert record["status"] == "accepted" and record["amount"] in ("5.00", "14.00")
 
 
+@pytest.mark.sqlite_only("edits a SQLite file into an older hub's")
 async def test_a_database_from_before_the_lifecycle_is_refused_naming_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    repository = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
-    await repository.create_tables()
-    await repository.engine.dispose()
+    legacy = sqlalchemy.create_engine(f"sqlite:///{path}")
+    baseline.metadata.create_all(legacy)  # what the hub's create_all made before migrations
+    legacy.dispose()
     with sqlite3.connect(path) as old:  # as a hub from before the lifecycle made it
         for column in ("agent_max_amount", "original_amount", "decided_by", "decided_at", "updated_at"):
             old.execute(f"ALTER TABLE compensations DROP COLUMN {column}")
     again = Repository(create_engine(f"sqlite+aiosqlite:///{path}"))
     try:
         with pytest.raises(RuntimeError, match=r"lacks compensations\.original_amount, compensations\.agent_max"):
-            await again.create_tables()
+            await again.migrate()
     finally:
         await again.engine.dispose()

@@ -24,11 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from handoff.repository import create_engine
 from handoff.settings import ROOT
 from tests.handoff.conftest import AGENTS, free_port
 from tests.handoff.test_main import environment
+
+pytestmark = pytest.mark.sqlite_only("SQLite's write-ahead log: a killed process on one file, WAL pragmas")
 
 SENDERS = 10
 CLAIMED = 5  # conversations ana takes; she writes in each of them during the storm

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from handoff.settings import ROOT
 
@@ -25,6 +26,7 @@ def environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.sqlite_only("a process on its own SQLite file, which it must create with its folder")
 def test_runs_and_stops_on_sigterm(tmp_path: Path, make_settings: Any) -> None:
     port = make_settings().port
     process = subprocess.Popen(

@@ -29,6 +29,8 @@ from test_main import environment
 from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
 
+pytestmark = pytest.mark.sqlite_only("reads the SQLite file (WAL, rows) and runs processes on one file")
+
 WRITERS = 50
 LOCKED = "database is locked"
 PASSWORDS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}  # the demo seed's agents (handoff/README.md)
