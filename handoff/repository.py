@@ -326,34 +326,10 @@ class Repository:
         (safe to run at every start: an incident edited since, by a person or an alert, stays as it is)."""
         async with self._transaction() as session:
             for c in customers:
-                await session.merge(
-                    models.Customer(
-                        id=c.id,
-                        name=c.name,
-                        email=c.email,
-                        plan=c.plan,
-                        tier=c.tier,
-                        monthly_fee=c.monthly_fee,
-                        currency=c.currency,
-                        region=c.region,
-                        services=list(c.services),
-                    )
-                )
+                await session.merge(models.Customer(**c.model_dump()))  # the schema's fields are the row's
             for i in incidents:  # added once: after that, people and alerts change them, not restarts
                 if await session.get(models.Incident, i.id) is None:
-                    session.add(
-                        models.Incident(
-                            id=i.id,
-                            title=i.title,
-                            status=i.status,
-                            severity=i.severity,
-                            services=list(i.services),
-                            regions=list(i.regions),
-                            started_at=i.started_at,
-                            resolved_at=i.resolved_at,
-                            facts=i.facts.model_dump(),
-                        )
-                    )
+                    session.add(models.Incident(**i.model_dump()))
             for a in agents:
                 row = await session.scalar(select(models.Agent).where(models.Agent.username == a.username))
                 if row is None:

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
+from test_migrations import legacy_file
 
 from handoff.app import create_app
-from handoff.migrations import baseline
 from handoff.openapi import ROUTES
 from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
@@ -132,9 +131,7 @@ def test_openapi_matches_the_app_routes(make_settings: Any) -> None:
 @pytest.mark.sqlite_only("edits a SQLite file into an older hub's")
 async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    legacy = sqlalchemy.create_engine(f"sqlite:///{path}")
-    baseline.metadata.create_all(legacy)  # what the hub's create_all made before migrations
-    legacy.dispose()
+    legacy_file(path)  # what the hub's create_all made before migrations
     with sqlite3.connect(path) as old:  # as a hub from before incidents.group_key and alerts made it
         old.execute("DROP INDEX ix_incidents_group_key")
         old.execute("DROP INDEX uq_incidents_open_group")

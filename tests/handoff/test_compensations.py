@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy
 from test_bot import OFFER
+from test_migrations import legacy_file
 
-from handoff.migrations import baseline
 from handoff.repository import Repository, create_engine
 
 DECISIONS = ("compensation_accepted", "compensation_declined", "compensation_approved", "compensation_overridden")
@@ -703,9 +702,7 @@ async def test_an_acceptance_and_an_override_at_once_never_change_an_accepted_am
 @pytest.mark.sqlite_only("edits a SQLite file into an older hub's")
 async def test_a_database_from_before_the_lifecycle_is_refused_naming_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    legacy = sqlalchemy.create_engine(f"sqlite:///{path}")
-    baseline.metadata.create_all(legacy)  # what the hub's create_all made before migrations
-    legacy.dispose()
+    legacy_file(path)  # what the hub's create_all made before migrations
     with sqlite3.connect(path) as old:  # as a hub from before the lifecycle made it
         for column in ("agent_max_amount", "original_amount", "decided_by", "decided_at", "updated_at"):
             old.execute(f"ALTER TABLE compensations DROP COLUMN {column}")
