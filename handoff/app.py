@@ -11,9 +11,10 @@ from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
 from handoff import blueprints
-from handoff.errors import HubError
+from handoff.errors import HubError, TooManyRequests
 from handoff.flows import Hub
 from handoff.rasa_client import RasaClient
+from handoff.rate_limits import Limits
 from handoff.repository import Repository, create_engine
 from handoff.seeding import load_seed
 from handoff.settings import Settings
@@ -46,7 +47,8 @@ def error_response(request: Request, exception: Exception) -> HTTPResponse:
         logger.error("%s %s failed", request.method, request.path, exc_info=exception)
         if status == 500:
             message = "internal error: the hub logged the details"
-    return json({"error": message}, status=status)
+    headers = {"Retry-After": str(exception.retry_after)} if isinstance(exception, TooManyRequests) else None
+    return json({"error": message}, status=status, headers=headers)
 
 
 async def security_headers(request: Request, response: BaseHTTPResponse) -> None:
@@ -74,7 +76,10 @@ def create_app(
         repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
         await prepare_store(repository, settings)
         app.ctx.hub = Hub(
-            repository=repository, rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, rasa_transport)
+            repository=repository,
+            rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, rasa_transport),
+            settings=settings,
+            limits=Limits.of(settings.customer_rate, settings.address_rate, settings.login_rate),
         )
 
     @app.after_server_start

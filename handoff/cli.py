@@ -5,6 +5,8 @@
 - `incident-update ID [--status S] [--severity S] [--title T] [--service X]... [--region R]... [facts]`:
   change one; `--status resolved` resolves it. Facts: `--what-happened`, `--doing`, `--next-update`, `--eta`.
 - `incident-list`: every incident, newest first.
+- `customer-token CUSTOMER_ID [--minutes M]`: a signed customer token (metadata.customer_token), made with
+  CANDOR_CUSTOMER_TOKEN_SECRET; for trying the chat as a customer (a real site mints its own).
 - `db-upgrade`: migrate the database (CANDOR_DATABASE_URL) to the newest schema revision; print it. Needs
   no other setting (the hub also migrates at every start; handoff/README.md, "Schema and migrations").
 """
@@ -17,16 +19,17 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from handoff import migrations
+from handoff import customer_tokens, migrations, models
 from handoff.auth import hash_password
 from handoff.errors import HubError
 from handoff.repository import Repository, create_engine
 from handoff.schemas import Incident, IncidentBody, IncidentUpdateBody
-from handoff.settings import Settings, SettingsError
+from handoff.settings import Settings, SettingsError, customer_token_secret
 
 MIN_PASSWORD = 8
 FACTS = {
@@ -75,6 +78,13 @@ async def add_agent(settings: Settings, username: str, name: str, password: str)
         settings, lambda repository: repository.add_agent(username, name, hash_password(password), actor="cli")
     )
     return f"added agent {agent.username} ({agent.display_name}), id {agent.id}"
+
+
+def customer_token(customer_id: str, minutes: int) -> str:
+    secret = customer_token_secret(os.environ)
+    if secret is None:
+        raise SettingsError("CANDOR_CUSTOMER_TOKEN_SECRET is not set: set it to the secret the hub checks tokens with")
+    return customer_tokens.mint(customer_id, secret, models.utcnow(), timedelta(minutes=minutes))
 
 
 def describe(incident: Incident) -> str:
@@ -142,10 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     incident_options(update, opening=False)
     commands.add_parser("incident-list", help="every incident, newest first")
     commands.add_parser("db-upgrade", help="migrate CANDOR_DATABASE_URL to the newest schema revision")
+    token = commands.add_parser("customer-token", help="a signed token that makes a chat this customer's")
+    token.add_argument("customer_id")
+    token.add_argument("--minutes", type=int, default=60, help="how long it is valid (default 60, at most 1440)")
     args = parser.parse_args(argv)
     try:
         if args.command == "db-upgrade":
             print(asyncio.run(db_upgrade(migrations.database_url(os.environ))))
+        elif args.command == "customer-token":
+            print(customer_token(args.customer_id, args.minutes))
         else:
             print(run(args, Settings.from_env()))
     except ValidationError as error:

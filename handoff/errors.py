@@ -7,6 +7,7 @@ Every error leaves the hub as JSON `{"error": "<what was wrong>"}` (contract 5 o
     ├── Unauthorized            401  missing or wrong service token, agent token or agent credentials
     ├── NotFound                404  unknown conversation, customer, incident or route
     ├── Conflict                409  the conversation is not in a state that allows this (e.g. already claimed)
+    ├── TooManyRequests         429  over a rate limit (handoff/rate_limits.py); Retry-After says when to retry
     └── RasaUnavailable         502  Rasa failed or timed out; the chat routes catch it and queue the
                                      conversation instead, so customers never see this status
 
@@ -16,7 +17,7 @@ turned into the same JSON shape by the app's error handler.
 
 from __future__ import annotations
 
-__all__ = ["BadRequest", "Conflict", "HubError", "NotFound", "RasaUnavailable", "Unauthorized"]
+__all__ = ["BadRequest", "Conflict", "HubError", "NotFound", "RasaUnavailable", "TooManyRequests", "Unauthorized"]
 
 
 class HubError(Exception):
@@ -43,6 +44,14 @@ class NotFound(HubError):
 
 class Conflict(HubError):
     status = 409
+
+
+class TooManyRequests(HubError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RasaUnavailable(HubError):

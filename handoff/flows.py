@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from handoff import models, service
-from handoff.errors import NotFound, RasaUnavailable
+from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY, Claim, claim_from
+from handoff.errors import NotFound, RasaUnavailable, Unauthorized
 from handoff.rasa_client import RasaClient
+from handoff.rate_limits import Limits
 from handoff.repository import Repository
 from handoff.schemas import (
     Agent,
@@ -25,6 +27,7 @@ from handoff.schemas import (
     QueueInfo,
     WebhookBody,
 )
+from handoff.settings import Settings
 
 __all__ = [
     "BOT_UNAVAILABLE",
@@ -56,6 +59,19 @@ class Hub:
 
     repository: Repository
     rasa: RasaClient
+    settings: Settings
+    limits: Limits
+
+    def claim(self, token: object, customer_id: object = None) -> Claim:
+        """Who a chat request says its customer is (handoff/customer_tokens.py)."""
+        settings = self.settings
+        return claim_from(
+            token,
+            customer_id,
+            secret=settings.customer_token_secret,
+            trust_customer_id=settings.trust_customer_id,
+            now=models.utcnow(),
+        )
 
 
 def queue_notice(info: QueueInfo) -> str:
@@ -95,10 +111,8 @@ async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
 
 async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
     """POST /webhooks/rest/webhook: store first, then the bot or the queue answers."""
-    customer_id = body.metadata.get("customer_id")
-    conversation, _ = await hub.repository.receive_customer_message(
-        body.sender, body.message, customer_id if isinstance(customer_id, str) else None
-    )
+    claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
+    conversation, _ = await hub.repository.receive_customer_message(body.sender, body.message, claim)
     if conversation.state == "bot":
         return await _ask_bot(hub, conversation, body)
     # queued or agent: the bot is not called at all.
@@ -112,7 +126,9 @@ async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
 
 async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> list[dict[str, Any]]:
     try:
-        replies = await hub.rasa.send(body.sender, body.message, body.metadata)
+        # The token stays here: Rasa's tracker store keeps metadata, and the bot reads the customer from the hub.
+        metadata = {key: value for key, value in body.metadata.items() if key != "customer_token"}
+        replies = await hub.rasa.send(body.sender, body.message, metadata)
     except RasaUnavailable as error:
         logger.warning("Rasa failed for conversation %s: %s", conversation.id, error)
         await hub.repository.audit("hub", "rasa_failed", conversation.id, error=error.message)
@@ -133,11 +149,14 @@ async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> l
     return [to_channel(m, body.sender) for m in stored]
 
 
-async def chat_messages(hub: Hub, sender: str, after: int) -> dict[str, Any]:
-    """GET /api/chat/{sender}/messages: what the customer has not seen yet, and where they stand."""
+async def chat_messages(hub: Hub, sender: str, after: int, token: str | None) -> dict[str, Any]:
+    """GET /api/chat/{sender}/messages: what the customer has not seen yet, and where they stand.
+    `token`: the customer token (bearer), needed when the conversation is linked to a customer."""
     conversation = await hub.repository.conversation_by_sender(sender)
     if conversation is None:
         raise NotFound("no conversation for this sender yet: send a message first")
+    if not hub.claim(token).may_use(conversation.customer_id):
+        raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
     messages = await hub.repository.messages(conversation.id, after, mark_delivered=True)
     queue = await queue_info(hub, conversation.id) if conversation.state == "queued" else None
     return {

@@ -11,7 +11,7 @@ from sanic import Request
 from handoff.errors import BadRequest
 from handoff.flows import Hub
 
-__all__ = ["bearer_token", "body_of", "hub_of", "query_int"]
+__all__ = ["bearer_token", "body_of", "client_address", "hub_of", "query_int"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -20,6 +20,11 @@ def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, or None."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a trusted proxy says (Sanic's PROXIES_COUNT / REAL_IP_HEADER)."""
+    return str(request.remote_addr or request.ip)
 
 
 def hub_of(request: Request) -> Hub:

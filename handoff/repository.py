@@ -10,6 +10,8 @@ could share a PostgreSQL store.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -33,7 +35,8 @@ from handoff.alertmanager import (
     incident_title,
     services_and_regions,
 )
-from handoff.errors import Conflict, NotFound
+from handoff.customer_tokens import ANONYMOUS, SIGNED_IN_CUSTOMER_ONLY, Claim
+from handoff.errors import Conflict, NotFound, Unauthorized
 from handoff.schemas import (
     Agent,
     Compensation,
@@ -86,8 +89,8 @@ def create_engine(database_url: str, *, busy_timeout: float = 5.0) -> AsyncEngin
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver emits no BEGIN; _on_begin does
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")  # first: WAL may need to wait
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
+        _use_wal(cursor, busy_timeout)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -100,6 +103,24 @@ def create_engine(database_url: str, *, busy_timeout: float = 5.0) -> AsyncEngin
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself, and SQLite answers "database
+    is locked" at once rather than waiting when others open it at the same moment (hubs starting together on a
+    new file), so this tries again until the busy timeout, and does nothing once some connection has switched."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 @dataclass(frozen=True)
@@ -676,25 +697,30 @@ class Repository:
             return await self._conversation(session, row) if row else None
 
     async def receive_customer_message(
-        self, sender: str, text: str, customer_id: str | None
+        self, sender: str, text: str, claim: Claim = ANONYMOUS
     ) -> tuple[Conversation, Message]:
-        """Store a customer's message (creating, linking or reopening the conversation) and commit."""
+        """Store a customer's message (creating, linking or reopening the conversation) and commit.
+        Unauthorized, storing nothing, when the conversation is linked to a customer the claim does not prove
+        (handoff/customer_tokens.py)."""
         for attempt in (1, 2):
             try:
-                return await self._receive(sender, text, customer_id)
+                return await self._receive(sender, text, claim)
             except IntegrityError:
                 # Two first messages of one sender at once: the other created the conversation.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    async def _receive(self, sender: str, text: str, customer_id: str | None) -> tuple[Conversation, Message]:
+    async def _receive(self, sender: str, text: str, claim: Claim) -> tuple[Conversation, Message]:
         now = models.utcnow()
         actor = f"customer:{sender}"
+        customer_id = claim.customer_id
         async with self._transaction() as session:
             row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
+            if row is not None and not claim.may_use(row.customer_id):
+                raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
             known_customer: str | None = None
-            if customer_id and await session.get(models.Customer, customer_id) is not None:
+            if claim.verified and customer_id and await session.get(models.Customer, customer_id) is not None:
                 known_customer = customer_id
             if row is None:
                 row = models.Conversation(
@@ -703,7 +729,9 @@ class Repository:
                 session.add(row)
                 await session.flush()
                 self._audit(session, actor, "conversation_started", row.id, customer_id=known_customer)
-                if customer_id and not known_customer:
+                if customer_id and not claim.verified:
+                    self._audit(session, actor, "unsigned_customer_id", row.id, customer_id=customer_id)
+                elif customer_id and not known_customer:
                     self._audit(session, actor, "unknown_customer_id", row.id, customer_id=customer_id)
             elif row.customer_id is None and known_customer:
                 row.customer_id = known_customer

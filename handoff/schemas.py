@@ -43,7 +43,10 @@ Role = Literal["customer", "bot", "agent", "system"]
 FrustrationLevel = Literal["none", "low", "medium", "high"]
 FrustrationTrend = Literal["calm", "rising", "sustained", "falling"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-Sender = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:@-]+$")]
+# A sender is the key to its conversation (anyone who knows it can read the chat), so it must be hard to
+# guess: 16 characters at least, e.g. a UUID as Rasa's widgets make them.
+MIN_SENDER = 16
+Sender = Annotated[str, StringConstraints(min_length=MIN_SENDER, max_length=128, pattern=r"^[\w.:@-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Severity = Literal["minor", "major", "critical"]

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "Settings", "SettingsError"]
+__all__ = ["ROOT", "Settings", "SettingsError", "customer_token_secret"]
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_TOKEN_LENGTH = 16
+MIN_SECRET_LENGTH = 32
 
 
 class SettingsError(RuntimeError):
@@ -27,6 +28,11 @@ class Settings:
     service_token: str
     seed_file: Path | None
     sqlite_busy_timeout: float
+    customer_token_secret: str | None  # checks metadata.customer_token (handoff/customer_tokens.py)
+    trust_customer_id: bool  # believe a bare metadata.customer_id (demos on one machine only)
+    customer_rate: int  # messages a minute one sender may send
+    address_rate: int  # requests a minute one client address may make to the customer routes
+    login_rate: int  # login attempts a minute from one client address
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,7 +56,17 @@ class Settings:
             service_token=token,
             seed_file=Path(seed) if seed else None,
             sqlite_busy_timeout=_seconds(env, "CANDOR_SQLITE_BUSY_TIMEOUT", 5.0),
+            customer_token_secret=customer_token_secret(env),
+            trust_customer_id=_flag(env, "CANDOR_TRUST_CUSTOMER_ID"),
+            customer_rate=_per_minute(env, "CANDOR_CUSTOMER_RATE", 30),
+            address_rate=_per_minute(env, "CANDOR_ADDRESS_RATE", 300),
+            login_rate=_per_minute(env, "CANDOR_LOGIN_RATE", 10),
         )
+
+    @property
+    def checks_customer_tokens(self) -> bool:
+        """A conversation linked to a customer then answers only requests carrying that customer's token."""
+        return self.customer_token_secret is not None and not self.trust_customer_id
 
 
 def default_database_url() -> str:
@@ -80,6 +96,30 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 600:
         raise SettingsError(f"{name} must be between 0 and 600 seconds, got {raw!r}")
     return value
+
+
+def customer_token_secret(env: Mapping[str, str]) -> str | None:
+    """CANDOR_CUSTOMER_TOKEN_SECRET, or None when unset (handoff/customer_tokens.py)."""
+    raw = env.get("CANDOR_CUSTOMER_TOKEN_SECRET", "")
+    if raw and len(raw) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"CANDOR_CUSTOMER_TOKEN_SECRET is too short: use at least {MIN_SECRET_LENGTH} random characters"
+        )
+    return raw or None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "0").strip().lower()
+    if raw not in ("0", "1", "false", "true", "no", "yes", ""):
+        raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise SettingsError(f"{name} must be a whole number of requests a minute (1-1000000), got {raw!r}")
+    return int(raw)
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BOT_BIN = ROOT / ".venv-bot" / "bin"
 HUB_PYTHON = ROOT / ".venv-hub" / "bin" / "python"
+DEMO_CUSTOMER = "C-1001"  # a customer of handoff/seed/demo.yml, affected by its open outage
 
 __all__ = ["Ports", "Stack", "StackError", "free_port", "latest_model", "wait_until_ready"]
 
@@ -77,6 +78,7 @@ class Stack:
     model: Path
     ports: Ports = Ports()
     service_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    customer_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # signs customer tokens
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -92,6 +94,20 @@ class Stack:
     def actions_url(self) -> str:
         return f"http://{self.ports.host}:{self.ports.actions}"
 
+    def customer_token(self, customer_id: str, minutes: int = 1440) -> str:
+        """A signed token for `customer_id`, as the customer's site would give the chat (the hub's own CLI)."""
+        made = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
+            [str(HUB_PYTHON), "-m", "handoff.cli", "customer-token", customer_id, "--minutes", str(minutes)],
+            cwd=ROOT,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode != 0:
+            raise StackError(f"customer-token failed: {made.stderr.strip()}")
+        return made.stdout.strip()
+
     def log_path(self, name: str) -> Path:
         return self.workdir / "logs" / f"{name}.log"
 
@@ -104,6 +120,7 @@ class Stack:
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "PYTHONUNBUFFERED": "1",
                 "CANDOR_SERVICE_TOKEN": self.service_token,
+                "CANDOR_CUSTOMER_TOKEN_SECRET": self.customer_secret,
                 "CANDOR_HUB_URL": self.hub_url,
                 "CANDOR_HUB_HOST": self.ports.host,
                 "CANDOR_HUB_PORT": str(self.ports.hub),
@@ -254,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         model=(args.model or latest_model()).resolve(),
         ports=ports,
         service_token=token,
+        customer_secret=os.environ.get("CANDOR_CUSTOMER_TOKEN_SECRET") or secrets.token_urlsafe(32),
         extra_env=database,
     )
     print(f"Starting Candor with model {stack.model.name} (logs in {stack.workdir / 'logs'}) ...", flush=True)
@@ -276,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     print(
         "\nCandor is running:\n"
-        f"  chat widget     {stack.hub_url}/\n"
+        f"  chat widget     {stack.hub_url}/  (anonymous)\n"
+        f"  signed in as {DEMO_CUSTOMER} {stack.hub_url}/?token={stack.customer_token(DEMO_CUSTOMER)}\n"
+        "                  (another customer: .venv-hub/bin/python -m handoff.cli customer-token C-1002)\n"
         f"  agent console   {stack.hub_url}/console\n"
         f"  hub API         {stack.hub_url}/openapi.json\n"
         f"  Rasa server     {stack.rasa_url}\n"

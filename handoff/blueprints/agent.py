@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 from handoff import compensations, flows
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import NotFound, Unauthorized
-from handoff.http import bearer_token, body_of, hub_of, query_int
+from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
 from handoff.schemas import (
     Agent,
     AgentLogin,
@@ -50,8 +50,10 @@ def _agent(request: Request) -> Agent:
 
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
+    hub = hub_of(request)
+    hub.limits.login.check(client_address(request))  # bcrypt makes each guess slow; this makes guesses few
     body = body_of(request, AgentLogin)
-    repo = hub_of(request).repository
+    repo = hub.repository
     found = await repo.agent_credentials(body.username)
     if not await check_password_async(body.password, found[1] if found else None) or found is None:
         await repo.audit(f"agent:{body.username}", "login_failed")

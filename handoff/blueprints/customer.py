@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff import flows
-from handoff.http import body_of, hub_of, query_int
+from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
 from handoff.schemas import WebhookBody
 
 __all__ = ["bp"]
@@ -21,11 +21,16 @@ async def rest_channel_health(request: Request) -> HTTPResponse:
 
 @bp.post("/webhooks/rest/webhook")
 async def webhook(request: Request) -> HTTPResponse:
+    hub = hub_of(request)
+    hub.limits.address.check(client_address(request))
     body = body_of(request, WebhookBody)
-    return json(await flows.customer_message(hub_of(request), body))
+    hub.limits.sender.check(body.sender)
+    return json(await flows.customer_message(hub, body))
 
 
 @bp.get("/api/chat/<sender:str>/messages")
 async def chat_messages(request: Request, sender: str) -> HTTPResponse:
+    hub = hub_of(request)
+    hub.limits.address.check(client_address(request))
     after = query_int(request, "after")
-    return json(await flows.chat_messages(hub_of(request), sender, after))
+    return json(await flows.chat_messages(hub, sender, after, bearer_token(request)))

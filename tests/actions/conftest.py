@@ -7,11 +7,13 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from rasa_sdk import Tracker
 
@@ -21,6 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from stack import HUB_PYTHON, StackError, free_port, wait_until_ready  # noqa: E402
+
+CUSTOMER_SECRET = secrets.token_urlsafe(32)
+
+
+def customer_token(customer_id: str) -> str:
+    """A signed-in customer's token, as their site would mint it (an HS256 JWT: handoff/customer_tokens.py)."""
+    now = int(time.time())
+    return jwt.encode({"sub": customer_id, "iat": now, "exp": now + 3600}, CUSTOMER_SECRET, algorithm="HS256")
 
 
 class RunningHub:
@@ -66,9 +76,8 @@ class RunningHub:
     def start_conversation(self, customer_id: str) -> str:
         """A conversation of this customer in the hub (the bot is not running, so it is queued)."""
         sender = "t-" + secrets.token_hex(8)
-        self.post(
-            "/webhooks/rest/webhook", {"sender": sender, "message": "hello", "metadata": {"customer_id": customer_id}}
-        )
+        metadata = {"customer_token": customer_token(customer_id)}
+        self.post("/webhooks/rest/webhook", {"sender": sender, "message": "hello", "metadata": metadata})
         return sender
 
 
@@ -80,6 +89,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
         **os.environ,
         "CANDOR_HUB_PORT": str(port),
         "CANDOR_SERVICE_TOKEN": token,
+        "CANDOR_CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET,
         "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}",
         "CANDOR_RASA_URL": f"http://127.0.0.1:{free_port()}",  # no Rasa here: the actions are called directly
     }

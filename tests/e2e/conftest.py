@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,24 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from stack import HUB_PYTHON, Ports, Stack, latest_model  # noqa: E402
 
+from handoff import customer_tokens, models  # noqa: E402
+
 AGENT = {"username": "e2e-rita", "name": "Rita", "password": "e2e-password-rita"}
+CUSTOMER_SECRET = "e2e-customer-token-secret-0123456789abcdef"
+
+
+def customer_token(customer_id: str) -> str:
+    """What the customer's site gives its chat: a signed token for this customer (handoff/customer_tokens.py)."""
+    return customer_tokens.mint(customer_id, CUSTOMER_SECRET, models.utcnow())
+
+
+def chat(hub: httpx.Client, sender: str, customer_id: str = "C-1001") -> dict[str, Any]:
+    """The widget's poll of this customer's conversation: state, queue and every message after the bot's."""
+    headers = {"Authorization": f"Bearer {customer_token(customer_id)}"}
+    response = hub.get(f"/api/chat/{sender}/messages", headers=headers)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         workdir=tmp_path_factory.mktemp("stack"),
         model=model.resolve(),
         ports=Ports.free(),
+        customer_secret=CUSTOMER_SECRET,
     )
     running.start(timeout=240)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from conftest import chat
 from test_whole_loop import say, texts
 
 from handoff.flows import BOT_UNAVAILABLE
@@ -22,4 +23,4 @@ def test_with_the_action_server_down_the_customer_is_told_and_queued(stack, hub:
     assert texts(answer, "bot") == []
     [notice] = texts(answer, "system")
     assert notice.startswith(BOT_UNAVAILABLE), notice
-    assert hub.get(f"/api/chat/{sender}/messages").json()["state"] == "queued"
+    assert chat(hub, sender)["state"] == "queued"

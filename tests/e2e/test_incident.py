@@ -13,7 +13,7 @@ import uuid
 from decimal import Decimal
 
 import httpx
-from conftest import AGENT
+from conftest import AGENT, chat
 from test_dialogue import bot_says
 from test_whole_loop import texts
 
@@ -26,8 +26,8 @@ CUSTOMERS = {  # customer id: (tier's form of an offer, their first message)
 }
 
 
-def transcript(hub: httpx.Client, sender: str) -> list[str]:
-    return texts(hub.get(f"/api/chat/{sender}/messages").json()["messages"], "bot")
+def transcript(hub: httpx.Client, sender: str, customer_id: str) -> list[str]:
+    return texts(chat(hub, sender, customer_id)["messages"], "bot")
 
 
 def test_customers_in_one_incident_get_one_specific_distinct_apology_and_one_offer_each(hub: httpx.Client) -> None:
@@ -89,7 +89,7 @@ def test_customers_in_one_incident_get_one_specific_distinct_apology_and_one_off
     assert [t for t in later if not is_plain(t)] == [], later
 
     for customer, sender in senders.items():
-        said = transcript(hub, sender)
+        said = transcript(hub, sender, customer)
         assert [t for t in said if banned_phrases_in(t)] == []
         assert sum(not is_plain(t) for t in said) == 1, (customer, said)  # one apology in the whole conversation
     assert Decimal(records["C-1005"]["amount"]) == Decimal("5.00")

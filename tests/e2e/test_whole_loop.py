@@ -6,15 +6,15 @@ import uuid
 from typing import Any
 
 import httpx
-from conftest import AGENT
+from conftest import AGENT, customer_token
 
 from actions.wording import is_plain
 
 
 def say(hub: httpx.Client, sender: str, text: str, customer_id: str = "C-1001") -> list[dict[str, Any]]:
-    response = hub.post(
-        "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": {"customer_id": customer_id}}
-    )
+    """A message of this customer, signed in (a customer token from their site)."""
+    metadata = {"customer_token": customer_token(customer_id)}
+    response = hub.post("/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata})
     assert response.status_code == 200, response.text
     return list(response.json())
 

@@ -29,11 +29,20 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from handoff import customer_tokens, models
 from handoff.app import create_app
 from handoff.repository import Repository
 from handoff.settings import ROOT, Settings
 
 SERVICE_TOKEN = "test-service-token-0123456789"
+CUSTOMER_SECRET = "test-customer-token-secret-0123456789abcdef"
+
+
+def customer_token(customer_id: str, secret: str = CUSTOMER_SECRET) -> str:
+    """What the customer's website would give its chat: a token for this customer, valid for an hour."""
+    return customer_tokens.mint(customer_id, secret, models.utcnow())
+
+
 DEMO_SEED = ROOT / "handoff" / "seed" / "demo.yml"
 AGENTS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}
 
@@ -214,6 +223,7 @@ def make_settings(database_url: str, fake_rasa: FakeRasa) -> Callable[..., Setti
     def make(**overrides: str) -> Settings:
         env = {
             "CANDOR_SERVICE_TOKEN": SERVICE_TOKEN,
+            "CANDOR_CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET,
             "CANDOR_DATABASE_URL": database_url,
             "CANDOR_RASA_URL": fake_rasa.url,
             "CANDOR_RASA_TIMEOUT": "1",
@@ -233,13 +243,29 @@ class RunningHub:
     repository: Repository
     client: httpx.AsyncClient
 
-    async def say(self, sender: str, text: str, customer_id: str | None = "C-1001") -> list[dict[str, Any]]:
-        metadata = {"customer_id": customer_id} if customer_id else {}
-        response = await self.client.post(
-            "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
-        )
+    async def say(
+        self, sender: str, text: str, customer_id: str | None = "C-1001", message_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A customer message; with `customer_id`, signed in as that customer (a customer token); with
+        `message_id`, carrying the client's id for it (idempotent intake)."""
+        response = await self.post_message(sender, text, customer_id, message_id)
         assert response.status_code == 200, response.text
         return list(response.json())
+
+    async def post_message(
+        self, sender: str, text: str, customer_id: str | None = "C-1001", message_id: str | None = None
+    ) -> httpx.Response:
+        metadata: dict[str, Any] = {"customer_token": customer_token(customer_id)} if customer_id else {}
+        if message_id is not None:
+            metadata["message_id"] = message_id
+        return await self.client.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
+        )
+
+    async def poll(self, sender: str, after: int = 0, customer_id: str | None = "C-1001") -> httpx.Response:
+        """The widget's poll, with the customer's token when `customer_id` is given."""
+        headers = {"Authorization": f"Bearer {customer_token(customer_id)}"} if customer_id else {}
+        return await self.client.get(f"/api/chat/{sender}/messages", params={"after": after}, headers=headers)
 
     async def login(self, username: str = "ana") -> dict[str, str]:
         response = await self.client.post("/api/agent/login", json={"username": username, "password": AGENTS[username]})

@@ -105,7 +105,7 @@ async def test_agent_message_reaches_the_customer_once_through_the_webhook(hub: 
     assert len(fake_rasa.calls) == calls  # the bot heard none of it
 
     # The widget's poll shows it too (it keeps its own cursor), and the agent sees the customer's words.
-    poll = (await hub.client.get(f"/api/chat/{sender}/messages")).json()
+    poll = (await hub.poll(sender)).json()
     assert [m["text"] for m in poll["messages"] if m["custom"]["from"] == "agent"] == ["Hi, Ana here."]
     transcript = (await hub.client.get(f"/api/agent/conversations/{conversation_id}/messages", headers=headers)).json()
     assert [m["text"] for m in transcript["messages"] if m["role"] == "customer"][-2:] == ["ok thanks", "still there?"]
@@ -126,7 +126,7 @@ async def test_agent_message_delivered_by_the_poll_is_not_sent_again_by_the_webh
     await hub.client.post(
         f"/api/agent/conversations/{conversation_id}/messages", headers=headers, json={"text": "Hello"}
     )
-    poll = (await hub.client.get(f"/api/chat/{sender}/messages")).json()
+    poll = (await hub.poll(sender)).json()
     assert "Hello" in [m.get("text") for m in poll["messages"]]
     assert await hub.say(sender, "hi") == []
 

@@ -32,12 +32,12 @@ async def test_health(hub: Any) -> None:
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
         (b'{"message": "hi"}', "sender"),
-        (b'{"sender": "s1"}', "message"),
+        (b'{"sender": "s1-0123456789abcdef"}', "message"),
         (b'{"sender": 12, "message": "hi"}', "sender"),
-        (b'{"sender": "s1", "message": ["hi"]}', "message"),
-        (b'{"sender": "s1", "message": ""}', "message"),
+        (b'{"sender": "s1-0123456789abcdef", "message": ["hi"]}', "message"),
+        (b'{"sender": "s1-0123456789abcdef", "message": ""}', "message"),
         (b'{"sender": "a b/c", "message": "hi"}', "sender"),
-        (b'{"sender": "s1", "message": "hi", "metadata": "C-1001"}', "metadata"),
+        (b'{"sender": "s1-0123456789abcdef", "message": "hi", "metadata": "C-1001"}', "metadata"),
     ],
 )
 async def test_bad_webhook_bodies_are_400_and_store_nothing(
@@ -54,7 +54,9 @@ async def test_bad_webhook_bodies_are_400_and_store_nothing(
 
 
 async def test_too_long_message_is_400(hub: Any) -> None:
-    response = await hub.client.post("/webhooks/rest/webhook", json={"sender": "s1", "message": "x" * 4001})
+    response = await hub.client.post(
+        "/webhooks/rest/webhook", json={"sender": "s1-0123456789abcdef", "message": "x" * 4001}
+    )
     assert response.status_code == 400 and "4000" in response.json()["error"]
 
 
@@ -98,7 +100,7 @@ def test_widget_contract() -> None:
     source = (STATIC / "index.html").read_text()
     assert "I want to talk to a person" in source and "Talk to a person" in source
     assert "sessionStorage" in source and "crypto.randomUUID" in source
-    assert "/api/chat/" in source and "customer_id" in source
+    assert "/api/chat/" in source and "customer_token" in source and "Authorization" in source
 
 
 async def test_openapi_lists_every_route(hub: Any) -> None:

@@ -366,14 +366,14 @@ async def test_an_answer_with_the_amount_shown_is_taken_and_a_refused_move_says_
     ("body", "word"),
     [
         ({"answer": "accepted"}, "sender"),
-        ({"sender": "s1"}, "answer"),
-        ({"sender": "s1", "answer": "maybe"}, "answer"),
+        ({"sender": "s1-0123456789abcdef"}, "answer"),
+        ({"sender": "s1-0123456789abcdef", "answer": "maybe"}, "answer"),
         ({"sender": "a b", "answer": "accepted"}, "sender"),
         ({"sender": 7, "answer": "accepted"}, "sender"),
-        ({"sender": "s1", "answer": "accepted", "amount": "-1"}, "amount"),
-        ({"sender": "s1", "answer": "accepted", "amount": "5.001"}, "amount"),
-        ({"sender": "s1", "answer": "accepted", "amount": "five"}, "amount"),
-        ({"sender": "s1", "answer": "accepted", "amount": True}, "amount"),
+        ({"sender": "s1-0123456789abcdef", "answer": "accepted", "amount": "-1"}, "amount"),
+        ({"sender": "s1-0123456789abcdef", "answer": "accepted", "amount": "5.001"}, "amount"),
+        ({"sender": "s1-0123456789abcdef", "answer": "accepted", "amount": "five"}, "amount"),
+        ({"sender": "s1-0123456789abcdef", "answer": "accepted", "amount": True}, "amount"),
     ],
 )
 async def test_bad_answers_are_400(hub: Any, body: dict[str, Any], word: str) -> None:

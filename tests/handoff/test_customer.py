@@ -22,7 +22,7 @@ async def test_while_with_the_bot_messages_go_to_rasa_and_both_sides_are_stored(
     assert fake_rasa.calls == [
         (
             "/webhooks/rest/webhook",
-            {"sender": sender, "message": "my internet is down", "metadata": {"customer_id": "C-1001"}},
+            {"sender": sender, "message": "my internet is down", "metadata": {}},  # not the customer's token
         )
     ]
     assert [m["text"] for m in answer] == ["bot heard: my internet is down", "Anything else?"]
@@ -153,21 +153,21 @@ async def test_a_closed_conversation_reopens_with_the_bot(hub: Any, fake_rasa: A
 async def test_chat_poll_returns_what_the_customer_has_not_seen(hub: Any) -> None:
     sender = str(uuid.uuid4())
     first = await hub.say(sender, "hi")
-    poll = (await hub.client.get(f"/api/chat/{sender}/messages")).json()
+    poll = (await hub.poll(sender)).json()
     assert poll["state"] == "bot" and poll["queue"] is None
     assert [m["id"] for m in poll["messages"]] == [m["id"] for m in first]  # no customer messages
     after = first[-1]["id"]
-    assert (await hub.client.get(f"/api/chat/{sender}/messages", params={"after": after})).json()["messages"] == []
+    assert (await hub.poll(sender, after)).json()["messages"] == []
 
     await hub.escalate(sender)
-    poll = (await hub.client.get(f"/api/chat/{sender}/messages", params={"after": after})).json()
+    poll = (await hub.poll(sender, after)).json()
     assert poll["state"] == "queued"
     assert poll["queue"] == {"position": 1, "expected_wait_minutes": 5, "agents_online": 0}
 
 
 async def test_chat_poll_errors(hub: Any) -> None:
-    response = await hub.client.get("/api/chat/nobody/messages")
+    response = await hub.client.get("/api/chat/nobody-0123456789abcdef/messages")
     assert response.status_code == 404 and "error" in response.json()
-    await hub.say("someone", "hi")
-    response = await hub.client.get("/api/chat/someone/messages", params={"after": "x"})
+    await hub.say("someone-0123456789abcdef", "hi")
+    response = await hub.client.get("/api/chat/someone-0123456789abcdef/messages", params={"after": "x"})
     assert response.status_code == 400 and "after" in response.json()["error"]

@@ -96,7 +96,7 @@ async def write_until_killed(url: str, pid: int, ledger: Ledger) -> None:
         login = await client.post("/api/agent/login", json={"username": "ana", "password": AGENTS["ana"]})
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
-        senders = [f"durability-{i}" for i in range(SENDERS)]
+        senders = [f"durability-{i:06d}" for i in range(SENDERS)]
         for sender in senders:  # Rasa is down: each conversation is queued, with a system notice
             answer = await client.post(
                 "/webhooks/rest/webhook", json={"sender": sender, "message": f"{sender} first", "metadata": {}}
@@ -242,7 +242,7 @@ def test_a_hub_killed_mid_write_keeps_every_acknowledged_message_exactly_once(tm
         assert [key for key, count in written.items() if count > 1] == []
 
         # Ids go on after the restart: a customer's old cursor still finds what is new.
-        sender = f"durability-{SENDERS - 1}"  # still queued: its answer is a queue notice
+        sender = f"durability-{SENDERS - 1:06d}"  # still queued: its answer is a queue notice
         cursor = max(m["id"] for s, _, answer in ledger.customer if s == sender for m in answer)
         new_ids, resumed = asyncio.run(resume_after_restart(restarted.url, sender, cursor))
         assert new_ids and min(new_ids) > max(listed)

@@ -14,12 +14,14 @@ import httpx
 import pytest
 
 from handoff.settings import ROOT
+from tests.handoff.conftest import CUSTOMER_SECRET
 
 
 def environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "CANDOR_SERVICE_TOKEN": "main-test-service-token",
+        "CANDOR_CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET,
         "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'hub.db'}",
         "CANDOR_HUB_PORT": str(port),
         **extra,

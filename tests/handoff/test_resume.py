@@ -17,7 +17,7 @@ MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 async def chat_poll(hub: Any, sender: str, after: int | str) -> dict[str, Any]:
-    response = await hub.client.get(f"/api/chat/{sender}/messages", params={"after": str(after)})
+    response = await hub.poll(sender, after)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -166,7 +166,7 @@ async def test_a_negative_or_non_number_cursor_is_refused(hub: Any) -> None:
         "1_000",
         str(MAX_ID + 1),
     ):
-        chat = await hub.client.get(f"/api/chat/{sender}/messages", params={"after": after})
+        chat = await hub.poll(sender, after)
         agent = await hub.client.get(
             f"/api/agent/conversations/{conversation_id}/messages", params={"after": after}, headers=headers
         )

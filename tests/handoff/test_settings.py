@@ -18,6 +18,9 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.rasa_timeout == 5.0
     assert settings.sqlite_busy_timeout == 5.0
     assert settings.seed_file is not None and settings.seed_file.name == "demo.yml"
+    assert settings.customer_token_secret is None and not settings.trust_customer_id
+    assert not settings.checks_customer_tokens
+    assert (settings.customer_rate, settings.address_rate, settings.login_rate) == (30, 300, 10)
 
 
 def test_values_from_the_environment() -> None:
@@ -31,8 +34,14 @@ def test_values_from_the_environment() -> None:
             "CANDOR_RASA_TIMEOUT": "2.5",
             "CANDOR_SQLITE_BUSY_TIMEOUT": "0.5",
             "CANDOR_SEED_FILE": "",
+            "CANDOR_CUSTOMER_TOKEN_SECRET": "s" * 32,
+            "CANDOR_CUSTOMER_RATE": "5",
+            "CANDOR_ADDRESS_RATE": "50",
+            "CANDOR_LOGIN_RATE": "3",
         }
     )
+    assert settings.checks_customer_tokens and settings.customer_token_secret == "s" * 32
+    assert (settings.customer_rate, settings.address_rate, settings.login_rate) == (5, 50, 3)
     assert settings.port == 9001 and settings.rasa_url == "http://rasa:5005" and settings.rasa_timeout == 2.5
     assert settings.sqlite_busy_timeout == 0.5
     assert settings.seed_file is None
@@ -57,6 +66,11 @@ def test_service_token_is_required(token: str | None) -> None:
         ("CANDOR_SQLITE_BUSY_TIMEOUT", "five"),
         ("CANDOR_SQLITE_BUSY_TIMEOUT", "-1"),
         ("CANDOR_RASA_URL", "rasa:5005"),
+        ("CANDOR_CUSTOMER_TOKEN_SECRET", "s" * 31),
+        ("CANDOR_TRUST_CUSTOMER_ID", "maybe"),
+        ("CANDOR_CUSTOMER_RATE", "0"),
+        ("CANDOR_ADDRESS_RATE", "1.5"),
+        ("CANDOR_LOGIN_RATE", "-3"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

@@ -28,6 +28,7 @@ from test_main import environment
 
 from handoff.repository import Repository, create_engine
 from handoff.settings import ROOT
+from tests.handoff.conftest import customer_token
 
 pytestmark = pytest.mark.sqlite_only("reads the SQLite file (WAL, rows) and runs processes on one file")
 
@@ -49,13 +50,17 @@ async def at_once(
 
 async def write_at_once(clients: list[httpx.AsyncClient], bot_headers: dict[str, str]) -> list[str]:
     """The four waves of writers, spread over the hubs behind `clients`; the senders used."""
-    senders = [f"load-{i}-{uuid.uuid4().hex[:8]}" for i in range(WRITERS)]
+    senders = [f"load-{i}-{uuid.uuid4().hex[:12]}" for i in range(WRITERS)]
 
     def door(i: int) -> httpx.AsyncClient:
         return clients[i % len(clients)]
 
     def say(i: int, text: str, via: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-        body = {"sender": senders[i], "message": f"{text} {senders[i]}", "metadata": {"customer_id": "C-1001"}}
+        body = {
+            "sender": senders[i],
+            "message": f"{text} {senders[i]}",
+            "metadata": {"customer_token": customer_token("C-1001")},
+        }
         return via.post("/webhooks/rest/webhook", json=body)
 
     await at_once((say(i, "first", door(i)) for i in range(WRITERS)), "first customer messages", ok=(200,))
