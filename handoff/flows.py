@@ -5,8 +5,10 @@ Route handlers parse input and call one function here; these return records or p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from handoff import models, service
@@ -44,6 +46,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# A retry waits for its first request's answer: at most the Rasa timeout and this, from the first's arrival.
+RETRY_GRACE_SECONDS = 2.0
+RETRY_POLL_SECONDS = 0.05
 
 # What the hub itself says to customers. Plain words, no apology words (the product promises that).
 BOT_UNAVAILABLE = "The automated assistant isn't answering right now, so I've put you in the queue for a person."
@@ -110,18 +116,46 @@ async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
 
 
 async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
-    """POST /webhooks/rest/webhook: store first, then the bot or the queue answers."""
+    """POST /webhooks/rest/webhook: store first, then the bot or the queue answers; a retry of a message
+    (the same metadata.message_id) gets the first answer and is not a new turn."""
     claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
-    conversation, _ = await hub.repository.receive_customer_message(body.sender, body.message, claim)
+    conversation, message, stored_before = await hub.repository.receive_customer_message(
+        body.sender, body.message, claim, body.message_id
+    )
+    if stored_before:
+        return await _answer_again(hub, conversation, message, body)
+    return await _answer(hub, conversation, message, body)
+
+
+async def _answer(hub: Hub, conversation: Conversation, message: Message, body: WebhookBody) -> list[dict[str, Any]]:
     if conversation.state == "bot":
-        return await _ask_bot(hub, conversation, body)
-    # queued or agent: the bot is not called at all.
-    answer = [to_channel(m, body.sender) for m in await hub.repository.take_undelivered_agent_messages(conversation.id)]
-    if conversation.state == "queued" and not answer:
-        notice = queue_notice(await queue_info(hub, conversation.id))
-        (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
-        answer.append(to_channel(stored, body.sender))
+        answer = await _ask_bot(hub, conversation, body)
+    else:  # queued or agent: the bot is not called at all.
+        undelivered = await hub.repository.take_undelivered_agent_messages(conversation.id)
+        answer = [to_channel(m, body.sender) for m in undelivered]
+        if conversation.state == "queued" and not answer:
+            notice = queue_notice(await queue_info(hub, conversation.id))
+            (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
+            answer.append(to_channel(stored, body.sender))
+    if body.message_id is not None:
+        await hub.repository.record_answer(message.id, [m["id"] for m in answer])
     return answer
+
+
+async def _answer_again(
+    hub: Hub, conversation: Conversation, message: Message, body: WebhookBody
+) -> list[dict[str, Any]]:
+    """The answer the message got, waiting for it while its first request is still being answered. If that
+    request never answered (the hub stopped mid-turn), this one answers the message now."""
+    deadline = message.created_at + timedelta(seconds=hub.settings.rasa_timeout + RETRY_GRACE_SECONDS)
+    while (answered := await hub.repository.answer_of(message.id)) is None:
+        if models.utcnow() >= deadline:
+            logger.warning(
+                "message %s of conversation %s was never answered: answering its retry", message.id, conversation.id
+            )
+            return await _answer(hub, conversation, message, body)
+        await asyncio.sleep(RETRY_POLL_SECONDS)
+    return [to_channel(m, body.sender) for m in answered]
 
 
 async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> list[dict[str, Any]]:

@@ -139,7 +139,11 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # A client's id for its message is used once per conversation (idempotent intake).
+        UniqueConstraint("conversation_id", "client_message_id", name="uq_messages_client_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -149,6 +153,10 @@ class Message(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # Customer messages only: the client's id for it (metadata.message_id), and the ids of the messages the
+    # hub answered it with (null until answered), so that a retry gets the same answer.
+    client_message_id: Mapped[str | None] = mapped_column(String(128))
+    answer: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class Escalation(Base):

@@ -45,7 +45,8 @@ ROUTES = [
     Route(
         "POST",
         "/webhooks/rest/webhook",
-        "A customer's message; answers the messages for them (Rasa REST protocol)",
+        "A customer's message; answers the messages for them (Rasa REST protocol). Optional metadata: "
+        "customer_token (signed customer identity), message_id (a retry with it is answered once)",
         WebhookBody,
     ),
     Route(

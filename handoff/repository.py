@@ -697,21 +697,25 @@ class Repository:
             return await self._conversation(session, row) if row else None
 
     async def receive_customer_message(
-        self, sender: str, text: str, claim: Claim = ANONYMOUS
-    ) -> tuple[Conversation, Message]:
-        """Store a customer's message (creating, linking or reopening the conversation) and commit.
+        self, sender: str, text: str, claim: Claim = ANONYMOUS, message_id: str | None = None
+    ) -> tuple[Conversation, Message, bool]:
+        """Store a customer's message (creating, linking or reopening the conversation) and commit; the bool
+        says it was stored before: `message_id` (the client's id for it) names a message of the conversation.
         Unauthorized, storing nothing, when the conversation is linked to a customer the claim does not prove
-        (handoff/customer_tokens.py)."""
+        (handoff/customer_tokens.py); Conflict when `message_id` was used for another text."""
         for attempt in (1, 2):
             try:
-                return await self._receive(sender, text, claim)
+                return await self._receive(sender, text, claim, message_id)
             except IntegrityError:
-                # Two first messages of one sender at once: the other created the conversation.
+                # Two first messages of one sender at once (the other created the conversation), or two
+                # requests with one message id (the other stored it): the second attempt finds what they made.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    async def _receive(self, sender: str, text: str, claim: Claim) -> tuple[Conversation, Message]:
+    async def _receive(
+        self, sender: str, text: str, claim: Claim, message_id: str | None
+    ) -> tuple[Conversation, Message, bool]:
         now = models.utcnow()
         actor = f"customer:{sender}"
         customer_id = claim.customer_id
@@ -719,6 +723,20 @@ class Repository:
             row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
             if row is not None and not claim.may_use(row.customer_id):
                 raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
+            if row is not None and message_id is not None:
+                earlier = await session.scalar(
+                    select(models.Message).where(
+                        models.Message.conversation_id == row.id, models.Message.client_message_id == message_id
+                    )
+                )
+                if earlier is not None:
+                    if earlier.text != text:
+                        raise Conflict(
+                            f"metadata.message_id {message_id!r} was used for another message of this conversation"
+                        )
+                    self._audit(session, actor, "duplicate_message", row.id, message_id=message_id)
+                    (stored,) = await self._messages(session, [earlier])
+                    return await self._conversation(session, row), stored, True
             known_customer: str | None = None
             if claim.verified and customer_id and await session.get(models.Customer, customer_id) is not None:
                 known_customer = customer_id
@@ -742,12 +760,37 @@ class Repository:
                 self._audit(session, actor, "reopened", row.id)
             row.last_customer_message_at = now
             row.updated_at = now
-            message = models.Message(conversation_id=row.id, role="customer", text=text, extra={}, created_at=now)
+            message = models.Message(
+                conversation_id=row.id,
+                role="customer",
+                text=text,
+                extra={},
+                created_at=now,
+                client_message_id=message_id,
+            )
             session.add(message)
             await session.flush()
             conversation = await self._conversation(session, row)
             (stored,) = await self._messages(session, [message])
-            return conversation, stored
+            return conversation, stored, False
+
+    async def record_answer(self, message_id: int, answer: Sequence[int]) -> None:
+        """The ids of the messages the hub answered customer message `message_id` with (for its retries)."""
+        async with self._transaction() as session:
+            await session.execute(
+                update(models.Message).where(models.Message.id == message_id).values(answer=list(answer))
+            )
+
+    async def answer_of(self, message_id: int) -> list[Message] | None:
+        """The messages customer message `message_id` was answered with, in order; None while unanswered."""
+        async with self._sessions() as session:
+            answer = await session.scalar(select(models.Message.answer).where(models.Message.id == message_id))
+            if answer is None:
+                return None
+            rows = await session.scalars(
+                select(models.Message).where(models.Message.id.in_(answer)).order_by(models.Message.id)
+            )
+            return await self._messages(session, rows.all())
 
     async def add_messages(
         self, conversation_id: int, role: str, items: Sequence[tuple[str, dict[str, Any]]], agent_id: int | None = None

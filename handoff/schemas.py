@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 MAX_TEXT = 4000
+MAX_MESSAGE_ID = 128
 ConversationState = Literal["bot", "queued", "agent", "closed"]
 Role = Literal["customer", "bot", "agent", "system"]
 FrustrationLevel = Literal["none", "low", "medium", "high"]
@@ -206,6 +207,19 @@ class WebhookBody(Body):
     sender: Sender
     message: Text
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _message_id_is_a_short_string(self) -> WebhookBody:
+        value = self.metadata.get("message_id")
+        if value is not None and not (isinstance(value, str) and 1 <= len(value) <= MAX_MESSAGE_ID):
+            raise ValueError(f"metadata.message_id must be a string of 1-{MAX_MESSAGE_ID} characters")
+        return self
+
+    @property
+    def message_id(self) -> str | None:
+        """The client's id for this message (metadata.message_id), for idempotent intake."""
+        value = self.metadata.get("message_id")
+        return value if isinstance(value, str) else None
 
 
 class FrustrationPoint(BaseModel):

@@ -101,6 +101,7 @@ def test_widget_contract() -> None:
     assert "I want to talk to a person" in source and "Talk to a person" in source
     assert "sessionStorage" in source and "crypto.randomUUID" in source
     assert "/api/chat/" in source and "customer_token" in source and "Authorization" in source
+    assert "message_id" in source and "RETRY_DELAYS_MS" in source
 
 
 async def test_openapi_lists_every_route(hub: Any) -> None:

@@ -68,10 +68,16 @@ def legacy_file(path: Path) -> None:
 
 
 def schema(path: Path) -> list[tuple[str, str, str | None]]:
-    """The file's tables and indexes as SQLite stores them (their CREATE statements), bar alembic's own."""
+    """The file's tables and indexes as SQLite stores them (their CREATE statements), bar alembic's own. The
+    lines of a statement are sorted: a table a revision copied (batch mode) lists its constraints in another
+    order, which means the same."""
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name != 'alembic_version'")
-        return sorted(rows.fetchall())
+        return sorted((kind, name, _lines(sql)) for kind, name, sql in rows.fetchall())
+
+
+def _lines(sql: str | None) -> str | None:
+    return None if sql is None else "\n".join(sorted(line.strip().rstrip(",") for line in sql.splitlines()))
 
 
 def versions(path: Path) -> list[str]:
@@ -208,14 +214,14 @@ async def test_models_ahead_of_the_revisions_are_refused_at_start(database_url: 
 
 LATER = '''"""A later revision: one column dropped from a table others reference, one added.
 
-Revision ID: 0002
+Revision ID: {rev}
 Revises: {down}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
+revision = "{rev}"
 down_revision = "{down}"
 branch_labels = None
 depends_on = None
@@ -252,14 +258,15 @@ async def test_a_later_revision_copying_a_referenced_table_keeps_the_rows_that_r
         )
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_later.py").write_text(LATER.format(down=HEAD))
+    later = f"{int(HEAD) + 1:04d}"
+    (scripts / "versions" / f"{later}_later.py").write_text(LATER.format(rev=later, down=HEAD))
     monkeypatch.setattr(migrations, "HERE", scripts)
 
     engine = create_engine(database_url)
     try:
-        # The models lack `owner`: upgrading to "0002" (not "head") does not check them.
+        # The models lack `owner`: upgrading to that revision (not "head") does not check them.
         async with engine.connect() as connection:
-            assert await connection.run_sync(lambda c: migrations.upgrade(c, "0002")) == (None, "0002")
+            assert await connection.run_sync(lambda c: migrations.upgrade(c, later)) == (None, later)
         async with engine.connect() as connection:  # the same pooled connection: foreign keys on again
             assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
             await connection.rollback()
