@@ -79,6 +79,8 @@ class ActionHandoff(CandorAction):
             "frustration": history,
             "trajectory": trajectory.as_dict(),
             "problem": problem.phrase() if problem else None,
+            # Who should take it: an agent with this skill (for a while: the hub then gives it to anyone).
+            "skills": [problem.skill] if problem and problem.skill else [],
         }
         events: list[EventType] = [
             SlotSet("handoff_offered", False),

@@ -150,6 +150,13 @@ class Problem:
     text: str  # the customer's own words
     reference: str | None = None  # the order, ticket or case the customer quoted: "order 48213"
 
+    @property
+    def skill(self) -> str | None:
+        """The skill an agent needs for it (the hub's routing): the service's key, e.g. "internet"; None when
+        the customer named no service."""
+        area = self.key.split(":", 1)[0]
+        return None if area == "unknown" else area
+
     def phrase(self) -> str:
         """The problem in a few words, starting with 'your': 'your internet connection isn't working'."""
         service = self.service or "service"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -10,7 +12,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
-from handoff import blueprints
+from handoff import blueprints, flows
 from handoff.errors import HubError, TooManyRequests
 from handoff.flows import Hub
 from handoff.rasa_client import RasaClient
@@ -84,7 +86,16 @@ def create_app(
 
     @app.after_server_start
     async def mark_ready(app: Sanic[Any, Any]) -> None:
+        app.ctx.routing = asyncio.create_task(flows.route_periodically(app.ctx.hub), name="candor-routing")
         app.ctx.ready = True
+
+    @app.before_server_stop
+    async def stop_routing(app: Sanic[Any, Any]) -> None:
+        task: asyncio.Task[None] | None = getattr(app.ctx, "routing", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @app.after_server_stop
     async def close_resources(app: Sanic[Any, Any]) -> None:

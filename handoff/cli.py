@@ -1,6 +1,7 @@
 """`python -m handoff.cli`: manage the hub from a shell (docs/hub-api.md has the same operations over HTTP).
 
-- `add-agent --username U --name N`: add an agent (password from stdin or a prompt).
+- `add-agent --username U --name N [--role agent|supervisor] [--team T] [--skill S]... [--capacity C]`: add an
+  agent (password from stdin or a prompt).
 - `incident-open --title T --severity S [--service X]... [--region R]... [facts]`: open an incident.
 - `incident-update ID [--status S] [--severity S] [--title T] [--service X]... [--region R]... [facts]`:
   change one; `--status resolved` resolves it. Facts: `--what-happened`, `--doing`, `--next-update`, `--eta`.
@@ -27,8 +28,10 @@ from pydantic import ValidationError
 from handoff import customer_tokens, migrations, models
 from handoff.auth import hash_password
 from handoff.errors import HubError
-from handoff.repository import Repository, create_engine
+from handoff.repository import AgentSeed, Repository, create_engine
+from handoff.routing import DEFAULT_CAPACITY
 from handoff.schemas import Incident, IncidentBody, IncidentUpdateBody
+from handoff.seeding import AgentEntry
 from handoff.settings import Settings, SettingsError, customer_token_secret
 
 MIN_PASSWORD = 8
@@ -73,11 +76,14 @@ async def db_upgrade(database_url: str) -> str:
     return f"{where}: migrated from revision {was or 'none'} to {now}"
 
 
-async def add_agent(settings: Settings, username: str, name: str, password: str) -> str:
-    agent = await with_store(
-        settings, lambda repository: repository.add_agent(username, name, hash_password(password), actor="cli")
+async def add_agent(settings: Settings, entry: AgentEntry) -> str:
+    agent = await with_store(settings, lambda repository: repository.add_agent(AgentSeed(**entry.model_dump()), "cli"))
+    where = f", team {entry.team}" if entry.team else ""
+    skills = f", skills {', '.join(entry.skills)}" if entry.skills else ""
+    return (
+        f"added {agent.role} {agent.username} ({agent.display_name}), id {agent.id}{where}{skills}, "
+        f"capacity {entry.capacity}"
     )
-    return f"added agent {agent.username} ({agent.display_name}), id {agent.id}"
 
 
 def customer_token(customer_id: str, minutes: int) -> str:
@@ -125,7 +131,16 @@ def run(args: argparse.Namespace, settings: Settings) -> str:
             raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
         if not 0 < len(args.username) <= 64 or not 0 < len(args.name) <= 100:
             raise ValueError("username (1-64 characters) and name (1-100 characters) are required")
-        return asyncio.run(add_agent(settings, args.username, args.name, password))
+        entry = AgentEntry(
+            username=args.username,
+            display_name=args.name,
+            password_hash=hash_password(password),
+            role=args.role,
+            team=args.team,
+            skills=args.skill or [],
+            capacity=args.capacity,
+        )
+        return asyncio.run(add_agent(settings, entry))
     if args.command == "incident-open":
         body = IncidentBody.model_validate(incident_fields(args))
         opened = asyncio.run(with_store(settings, lambda repository: repository.open_incident(body, "cli")))
@@ -146,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("add-agent", help="add an agent who can log in to the console")
     add.add_argument("--username", required=True)
     add.add_argument("--name", required=True, help="display name shown to customers")
+    add.add_argument("--role", default="agent", choices=["agent", "supervisor"])
+    add.add_argument("--team", help="the team they work in (lowercase, e.g. billing)")
+    add.add_argument("--skill", action="append", help="a skill routing matches (repeat for several)")
+    add.add_argument("--capacity", type=int, default=DEFAULT_CAPACITY, help="conversations at once (default 3)")
     incident_options(commands.add_parser("incident-open", help="open an incident"), opening=True)
     update = commands.add_parser("incident-update", help="change an incident; --status resolved resolves it")
     update.add_argument("incident_id")

@@ -5,6 +5,7 @@ Every error leaves the hub as JSON `{"error": "<what was wrong>"}` (contract 5 o
     HubError                    500  something the hub got wrong (the message is not shown to callers)
     ├── BadRequest              400  malformed JSON, missing or wrong-typed field, value out of range
     ├── Unauthorized            401  missing or wrong service token, agent token or agent credentials
+    ├── Forbidden               403  a logged-in agent whose role does not allow this (supervisors only)
     ├── NotFound                404  unknown conversation, customer, incident or route
     ├── Conflict                409  the conversation is not in a state that allows this (e.g. already claimed)
     ├── TooManyRequests         429  over a rate limit (handoff/rate_limits.py); Retry-After says when to retry
@@ -17,7 +18,16 @@ turned into the same JSON shape by the app's error handler.
 
 from __future__ import annotations
 
-__all__ = ["BadRequest", "Conflict", "HubError", "NotFound", "RasaUnavailable", "TooManyRequests", "Unauthorized"]
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "HubError",
+    "NotFound",
+    "RasaUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+]
 
 
 class HubError(Exception):
@@ -36,6 +46,10 @@ class BadRequest(HubError):
 
 class Unauthorized(HubError):
     status = 401
+
+
+class Forbidden(HubError):
+    status = 403
 
 
 class NotFound(HubError):

@@ -23,10 +23,12 @@ from handoff.schemas import (
     CompensationAnswerBody,
     CompensationBody,
     Conversation,
+    Escalation,
     EscalationBody,
     Incident,
     Message,
     QueueInfo,
+    TransferBody,
     WebhookBody,
 )
 from handoff.settings import Settings
@@ -42,7 +44,10 @@ __all__ = [
     "handback",
     "queue_notice",
     "record_compensation",
+    "route",
+    "route_periodically",
     "to_channel",
+    "transfer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,6 +62,8 @@ HANDED_BACK = (
     "{agent} handed this conversation back to the automated assistant. You can ask for a person again at any time."
 )
 RESOLVED = "{agent} closed this conversation. If you write again, the automated assistant will pick it up."
+TRANSFERRED = "Your conversation has been passed to {target}, who will reply here."
+_WITH_AGENT = "{agent} from the team has this conversation now."
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> l
             summary=f"The automated assistant did not answer ({error.message}). Last customer message: {body.message}",
         )
         await hub.repository.escalate(conversation.id, escalation, actor="hub")
+        await route(hub)
         notice = f"{BOT_UNAVAILABLE} {queue_notice(await queue_info(hub, conversation.id))}"
         stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
         return [to_channel(m, body.sender) for m in stored]
@@ -232,15 +240,41 @@ async def bot_context(hub: Hub, sender: str) -> dict[str, Any]:
     }
 
 
+async def route(hub: Hub) -> None:
+    """Give waiting conversations to available agents (handoff/routing.py), when the hub assigns them
+    (CANDOR_ASSIGNMENT=auto). Called after anything that may let someone take one: an escalation, an agent
+    coming online, freeing a place, a transfer to a team. A failure is logged and leaves them queued: the
+    next call tries again."""
+    if hub.settings.assignment != "auto":
+        return
+    try:
+        skills_for = timedelta(seconds=hub.settings.skills_wait)
+        for conversation_id, agent in await hub.repository.assign_waiting(skills_for):
+            logger.info("conversation %s assigned to %s", conversation_id, agent.username)
+    except Exception:  # the request that triggered routing has succeeded; routing must not undo that
+        logger.exception("routing failed; waiting conversations stay queued")
+
+
+async def route_periodically(hub: Hub) -> None:
+    """Route every CANDOR_ROUTING_INTERVAL seconds, for what no event announces: a conversation that has waited
+    long enough for any agent, an agent whose console went quiet. Runs until cancelled."""
+    while True:
+        await asyncio.sleep(hub.settings.routing_interval)
+        await route(hub)
+
+
 async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any]:
-    """POST /api/bot/conversations/{sender}/escalate: queue it, or answer the escalation it has."""
+    """POST /api/bot/conversations/{sender}/escalate: queue it (and route it), or answer the escalation it has."""
     conversation = await _conversation_for(hub, sender)
-    escalation, _created = await hub.repository.escalate(conversation.id, body, actor="bot")
+    escalation, created = await hub.repository.escalate(conversation.id, body, actor="bot")
+    if created:
+        await route(hub)
+        escalation = await hub.repository.open_escalation(conversation.id) or escalation
     if escalation.state == "queued":
         info = await queue_info(hub, conversation.id)
     else:
         info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
-    notice = queue_notice(info) if escalation.state == "queued" else "A person from the team has this conversation now."
+    notice = queue_notice(info) if escalation.state == "queued" else _WITH_AGENT.format(agent=_name(escalation))
     return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump(), "notice": notice}
 
 
@@ -257,6 +291,21 @@ async def answer_compensation(hub: Hub, compensation_id: int, body: Compensation
     return record.model_dump(mode="json")
 
 
+def _name(escalation: Escalation) -> str:
+    return escalation.agent.display_name if escalation.agent else "A person from the team"
+
+
+async def transfer(hub: Hub, conversation_id: int, agent: Agent, body: TransferBody) -> dict[str, Any]:
+    """POST /api/agent/conversations/{id}/transfer: to another agent, or back to the queue for a team."""
+    conversation = await hub.repository.transfer(
+        conversation_id, agent, body, lambda target: TRANSFERRED.format(target=target)
+    )
+    if conversation.state == "queued":
+        await route(hub)
+        conversation = await hub.repository.conversation(conversation_id)
+    return {"conversation": conversation.model_dump(mode="json")}
+
+
 async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> dict[str, Any]:
     """The conversation goes back to the bot, then Rasa is told a person helped (failure is audited)."""
     notice = HANDED_BACK.format(agent=agent.display_name)
@@ -270,12 +319,14 @@ async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> d
             f"agent:{agent.username}", "rasa_notify_failed", conversation_id, error=error.message
         )
         notified = False
+    await route(hub)  # the agent has a free place now
     return {"conversation": conversation.model_dump(mode="json"), "rasa_notified": notified}
 
 
 async def resolve(hub: Hub, conversation_id: int, agent: Agent, reason: str) -> dict[str, Any]:
     notice = RESOLVED.format(agent=agent.display_name)
     conversation = await hub.repository.resolve(conversation_id, agent, reason, notice)
+    await route(hub)
     return {"conversation": conversation.model_dump(mode="json")}
 
 

@@ -111,6 +111,13 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    # Routing (handoff/routing.py): who may take what, how much at once, and whether they are there.
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")  # agent | supervisor
+    team: Mapped[str | None] = mapped_column(String(64))
+    skills: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    capacity: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    presence: Mapped[str] = mapped_column(String(10), default="offline", server_default="offline")
+    last_assigned_at: Mapped[datetime | None]
 
 
 class AgentSession(Base):
@@ -166,6 +173,10 @@ class Escalation(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     state: Mapped[str] = mapped_column(String(12), index=True)  # queued | agent | handed_back | resolved
     reason: Mapped[str] = mapped_column(String(64))
+    # What its agent needs (routing), and every transfer: [{"from", "to", "note", "at"}].
+    skills: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    team: Mapped[str | None] = mapped_column(String(64))
+    transfers: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     summary: Mapped[str] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
     frustration: Mapped[list[Any]] = mapped_column(default=list)

@@ -21,7 +21,9 @@ from handoff.schemas import (
     HandbackBody,
     IncidentBody,
     IncidentUpdateBody,
+    PresenceBody,
     ResolveBody,
+    TransferBody,
     WebhookBody,
 )
 
@@ -112,12 +114,34 @@ ROUTES = [
     ),
     Route(
         "POST",
+        "/api/agent/conversations/{conversation_id}/transfer",
+        "Pass the conversation to another available agent (to_agent) or back to the queue for a team (to_team), "
+        "with a note; 409 naming why the agent cannot take it",
+        TransferBody,
+        "agent",
+    ),
+    Route(
+        "GET",
+        "/api/agent/me",
+        "The logged-in agent: role, team, skills, capacity, presence, open conversations",
+        auth="agent",
+    ),
+    Route("PUT", "/api/agent/me/presence", "Set presence: online, away or offline", PresenceBody, "agent"),
+    Route(
+        "POST",
         "/api/agent/conversations/{conversation_id}/handback",
         "Give the conversation back to the bot",
         HandbackBody,
         "agent",
     ),
     Route("POST", "/api/agent/conversations/{conversation_id}/resolve", "Close the conversation", ResolveBody, "agent"),
+    Route(
+        "GET",
+        "/api/agent/audit",
+        "Supervisors (403 otherwise): audit entries after ?after=<id>, of ?conversation_id=, at most ?limit= (100, "
+        "up to 500): who did what and when",
+        auth="agent",
+    ),
     Route("GET", "/api/agent/customers/{customer_id}", "A customer of the directory", auth="agent"),
     Route("GET", "/api/agent/incidents", "All incidents", auth="agent"),
     Route("POST", "/api/agent/incidents", "Open an incident (answers 201 with it)", IncidentBody, "agent"),

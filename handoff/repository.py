@@ -13,9 +13,9 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from handoff import compensations, migrations, models, service
+from handoff import compensations, migrations, models, routing, service
 from handoff.alertmanager import (
     AlertmanagerPayload,
     Episode,
@@ -39,6 +39,7 @@ from handoff.customer_tokens import ANONYMOUS, SIGNED_IN_CUSTOMER_ONLY, Claim
 from handoff.errors import Conflict, NotFound, Unauthorized
 from handoff.schemas import (
     Agent,
+    AgentProfile,
     Compensation,
     CompensationAnswer,
     CompensationBody,
@@ -53,6 +54,7 @@ from handoff.schemas import (
     IncidentFactsBody,
     IncidentUpdateBody,
     Message,
+    TransferBody,
 )
 
 __all__ = ["AgentSeed", "QueueItem", "Repository", "create_engine"]
@@ -128,6 +130,10 @@ class AgentSeed:
     username: str
     display_name: str
     password_hash: str
+    role: str = "agent"
+    team: str | None = None
+    skills: list[str] = field(default_factory=list)
+    capacity: int = routing.DEFAULT_CAPACITY
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,8 @@ class QueueItem:
     frustration_level: str
     waiting_seconds: int
     state: str
+    skills: list[str]
+    team: str | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -155,6 +163,8 @@ class QueueItem:
             "frustration_level": self.frustration_level,
             "waiting_seconds": self.waiting_seconds,
             "state": self.state,
+            "skills": self.skills,
+            "team": self.team,
         }
 
 
@@ -201,7 +211,7 @@ def _incident(row: models.Incident) -> Incident:
 def _agent(row: models.Agent | None) -> Agent | None:
     if row is None:
         return None
-    return Agent(id=row.id, username=row.username, display_name=row.display_name)
+    return Agent(id=row.id, username=row.username, display_name=row.display_name, role=cast(Any, row.role))
 
 
 def _compensation(row: models.Compensation) -> Compensation:
@@ -316,6 +326,9 @@ class Repository:
             created_at=row.created_at,
             claimed_at=row.claimed_at,
             closed_at=row.closed_at,
+            skills=list(row.skills),
+            team=row.team,
+            transfers=list(row.transfers),
         )
 
     @staticmethod
@@ -338,6 +351,30 @@ class Repository:
                 {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "detail": dict(r.detail)} for r in rows
             ]
 
+    def _cursor(self, after: int) -> int:
+        """An `after` id cursor as the database can bind it: PostgreSQL's INTEGER ids end at 2^31 - 1 (a larger
+        cursor would fail to bind, and nothing is beyond that id)."""
+        return min(after, 2**31 - 1) if self.engine.dialect.name == "postgresql" else after
+
+    async def audit_entries(self, conversation_id: int | None, after: int, limit: int) -> list[dict[str, Any]]:
+        """Audit entries with id > after (of one conversation, or all), oldest first, at most `limit`."""
+        query = select(models.Audit).where(models.Audit.id > self._cursor(after)).order_by(models.Audit.id)
+        if conversation_id is not None:
+            query = query.where(models.Audit.conversation_id == conversation_id)
+        async with self._sessions() as session:
+            rows = await session.scalars(query.limit(limit))
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at.isoformat(),
+                    "actor": r.actor,
+                    "action": r.action,
+                    "conversation_id": r.conversation_id,
+                    "detail": dict(r.detail),
+                }
+                for r in rows
+            ]
+
     # Directory --------------------------------------------------------------------------------------
 
     async def upsert_seed(
@@ -354,16 +391,10 @@ class Repository:
             for a in agents:
                 row = await session.scalar(select(models.Agent).where(models.Agent.username == a.username))
                 if row is None:
-                    session.add(
-                        models.Agent(
-                            username=a.username,
-                            display_name=a.display_name,
-                            password_hash=a.password_hash,
-                            created_at=models.utcnow(),
-                        )
-                    )
-                else:
-                    row.display_name, row.password_hash = a.display_name, a.password_hash
+                    row = models.Agent(username=a.username, created_at=models.utcnow())
+                    session.add(row)
+                row.display_name, row.password_hash, row.role = a.display_name, a.password_hash, a.role
+                row.team, row.skills, row.capacity = a.team, list(a.skills), a.capacity
             self._audit(
                 session,
                 "hub",
@@ -610,28 +641,32 @@ class Repository:
 
     # Agents and sessions ----------------------------------------------------------------------------
 
-    async def add_agent(self, username: str, display_name: str, password_hash: str, actor: str) -> Agent:
+    async def add_agent(self, seed: AgentSeed, actor: str) -> Agent:
         try:
             async with self._transaction() as session:
                 row = models.Agent(
-                    username=username,
-                    display_name=display_name,
-                    password_hash=password_hash,
+                    username=seed.username,
+                    display_name=seed.display_name,
+                    password_hash=seed.password_hash,
+                    role=seed.role,
+                    team=seed.team,
+                    skills=list(seed.skills),
+                    capacity=seed.capacity,
                     created_at=models.utcnow(),
                 )
                 session.add(row)
                 await session.flush()
-                self._audit(session, actor, "agent_added", None, username=username)
-                return Agent(id=row.id, username=row.username, display_name=row.display_name)
+                self._audit(session, actor, "agent_added", None, username=seed.username, role=seed.role)
+                return cast(Agent, _agent(row))
         except IntegrityError:
-            raise Conflict(f"an agent named {username!r} exists already") from None
+            raise Conflict(f"an agent named {seed.username!r} exists already") from None
 
     async def agent_credentials(self, username: str) -> tuple[Agent, str] | None:
         async with self._sessions() as session:
             row = await session.scalar(select(models.Agent).where(models.Agent.username == username))
             if row is None:
                 return None
-            return Agent(id=row.id, username=row.username, display_name=row.display_name), row.password_hash
+            return cast(Agent, _agent(row)), row.password_hash
 
     async def start_session(self, agent: Agent, token_hash: str, ttl: timedelta) -> None:
         now = models.utcnow()
@@ -642,6 +677,7 @@ class Repository:
                 )
             )
             self._audit(session, f"agent:{agent.username}", "login", None)
+            await self._set_presence(session, agent, "online")  # opening the console is being there
 
     async def end_session(self, token_hash: str, agent: Agent) -> None:
         async with self._transaction() as session:
@@ -651,6 +687,8 @@ class Repository:
                 .values(ended_at=models.utcnow())
             )
             self._audit(session, f"agent:{agent.username}", "logout", None)
+            if not await self._live_sessions(session, {agent.id}):  # their last console closed
+                await self._set_presence(session, agent, "offline")
 
     async def agent_for_token(self, token_hash: str) -> Agent | None:
         """The agent of a live session (and note that they are online), or None."""
@@ -671,16 +709,191 @@ class Repository:
         return agent
 
     async def agents_online(self) -> int:
-        since = models.utcnow() - ONLINE_WINDOW
+        """Agents available now: presence online, with a console that called the hub lately."""
         async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count(func.distinct(models.AgentSession.agent_id))).where(
-                    models.AgentSession.ended_at.is_(None),
-                    models.AgentSession.last_seen_at >= since,
-                    models.AgentSession.expires_at > models.utcnow(),
+            return sum(c.available for c in await self._candidates(session))
+
+    # Routing (handoff/routing.py) -------------------------------------------------------------------
+
+    @staticmethod
+    async def _live_sessions(session: AsyncSession, agent_ids: set[int] | None = None) -> set[int]:
+        """Agents (of `agent_ids`, or all) with a console session that is open and was seen lately."""
+        now = models.utcnow()
+        query = select(models.AgentSession.agent_id).where(
+            models.AgentSession.ended_at.is_(None),
+            models.AgentSession.last_seen_at >= now - ONLINE_WINDOW,
+            models.AgentSession.expires_at > now,
+        )
+        if agent_ids is not None:
+            query = query.where(models.AgentSession.agent_id.in_(agent_ids))
+        return set((await session.scalars(query)).all())
+
+    async def _candidates(self, session: AsyncSession, *, lock: bool = False) -> list[routing.Candidate]:
+        """Every agent as routing sees them. lock: hold their rows until the transaction ends (PostgreSQL;
+        SQLite's write lock covers it), so that hubs assigning at once count each other's assignments."""
+        query = select(models.Agent).order_by(models.Agent.id)
+        agents = (await session.scalars(query.with_for_update() if lock else query)).all()
+        live = await self._live_sessions(session)
+        counts = dict(
+            (
+                await session.execute(
+                    select(models.Conversation.agent_id, func.count())
+                    .where(models.Conversation.state == "agent")
+                    .group_by(models.Conversation.agent_id)
+                )
+            ).all()
+        )
+        return [
+            routing.Candidate(
+                agent_id=a.id,
+                username=a.username,
+                available=a.presence == "online" and a.id in live,
+                capacity=a.capacity,
+                open_conversations=int(counts.get(a.id, 0)),
+                skills=frozenset(a.skills),
+                team=a.team,
+                last_assigned_at=a.last_assigned_at,
+            )
+            for a in agents
+        ]
+
+    async def _set_presence(self, session: AsyncSession, agent: Agent, presence: str) -> None:
+        row = await session.get(models.Agent, agent.id)
+        if row is None:
+            raise NotFound(f"no agent {agent.username}")
+        if row.presence != presence:
+            self._audit(
+                session, f"agent:{agent.username}", "presence_changed", None, before=row.presence, after=presence
+            )
+            row.presence = presence
+
+    async def set_presence(self, agent: Agent, presence: str) -> AgentProfile:
+        async with self._transaction() as session:
+            await self._set_presence(session, agent, presence)
+        return await self.agent_profile(agent)
+
+    async def agent_profile(self, agent: Agent) -> AgentProfile:
+        async with self._sessions() as session:
+            row = await session.get(models.Agent, agent.id)
+            if row is None:
+                raise NotFound(f"no agent {agent.username}")
+            (me,) = [c for c in await self._candidates(session) if c.agent_id == agent.id]
+            return AgentProfile(
+                agent=cast(Agent, _agent(row)),
+                team=row.team,
+                skills=list(row.skills),
+                capacity=row.capacity,
+                presence=cast(Any, row.presence),
+                available=me.available,
+                open_conversations=me.open_conversations,
+            )
+
+    async def assign_waiting(self, skills_for: timedelta = routing.SKILLS_FOR) -> list[tuple[int, Agent]]:
+        """Give every waiting conversation that some available agent can take to the best such agent
+        (handoff/routing.py); the (conversation id, agent) pairs given. One transaction: the agents' rows are
+        locked first, and each conversation moves only if it is still queued, so hubs routing at once, or an
+        agent claiming meanwhile, never give one conversation twice or an agent more than their capacity."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            candidates = await self._candidates(session, lock=True)
+            if not any(c.available and c.free for c in candidates):
+                return []
+            rows = (await session.scalars(select(models.Escalation).where(models.Escalation.state == "queued"))).all()
+            by_conversation = {r.conversation_id: r for r in rows}
+            order = service.queue_order(
+                (service.Queued(r.conversation_id, r.priority, r.created_at) for r in rows), now
+            )
+            needs = [
+                routing.need_of(
+                    q.conversation_id,
+                    by_conversation[q.conversation_id].skills,
+                    by_conversation[q.conversation_id].team,
+                    now - q.created_at,
+                    skills_for,
+                )
+                for q in order
+            ]
+            given: list[tuple[int, Agent]] = []
+            for conversation_id, chosen, at in routing.assignments(needs, candidates, now):
+                moved = _rowcount(
+                    await session.execute(
+                        update(models.Conversation)
+                        .where(models.Conversation.id == conversation_id, models.Conversation.state == "queued")
+                        .values(state="agent", agent_id=chosen.agent_id, updated_at=now)
+                    )
+                )
+                if not moved:
+                    continue
+                escalation = by_conversation[conversation_id]
+                escalation.state, escalation.agent_id, escalation.claimed_at = "agent", chosen.agent_id, now
+                row = await session.get(models.Agent, chosen.agent_id)
+                assert row is not None
+                row.last_assigned_at = at
+                self._audit(session, "hub:router", "assigned", conversation_id, agent=chosen.username)
+                given.append((conversation_id, cast(Agent, _agent(row))))
+            return given
+
+    async def transfer(
+        self, conversation_id: int, agent: Agent, body: TransferBody, notice: Callable[[str], str]
+    ) -> Conversation:
+        """Pass a conversation its agent holds (a supervisor: any agent's) to another available agent with free
+        capacity, or back to the queue for a team, keeping its priority and waited time; the note goes with it
+        (escalation.transfers, audit). `notice(target name)` is what the customer is told."""
+        now = models.utcnow()
+        actor = f"agent:{agent.username}"
+        async with self._transaction() as session:
+            candidates = await self._candidates(session, lock=True)
+            row = await session.get(models.Conversation, conversation_id)
+            if row is None:
+                raise NotFound(f"no conversation {conversation_id}")
+            if row.state != "agent" or (row.agent_id != agent.id and agent.role != "supervisor"):
+                raise Conflict(f"conversation {conversation_id} is not assigned to you (state {row.state})")
+            escalation = await session.scalar(
+                select(models.Escalation).where(
+                    models.Escalation.conversation_id == conversation_id, models.Escalation.state == "agent"
                 )
             )
-            return int(count or 0)
+            if escalation is None:
+                raise Conflict(f"conversation {conversation_id} has no open escalation")
+            holder = await session.get(models.Agent, row.agent_id)
+            record: dict[str, Any] = {
+                "from": holder.username if holder else None,
+                "by": agent.username,
+                "note": body.note,
+                "at": now.isoformat(),
+            }
+            if body.to_agent is not None:
+                target = next((c for c in candidates if c.username == body.to_agent), None)
+                if target is None:
+                    raise NotFound(f"no agent {body.to_agent}")
+                if target.agent_id == row.agent_id:
+                    raise Conflict(f"conversation {conversation_id} is with {target.username} already")
+                need = routing.Need(conversation_id, frozenset(escalation.skills), None)
+                refused = routing.unavailable_reason(need, target)
+                if refused:
+                    raise Conflict(f"cannot transfer to {refused}")
+                target_row = await session.get(models.Agent, target.agent_id)
+                assert target_row is not None
+                row.agent_id = escalation.agent_id = target.agent_id
+                target_row.last_assigned_at = now
+                record["to"] = target.username
+                told = notice(target_row.display_name)
+            else:
+                if not any(c.team == body.to_team for c in candidates):
+                    raise NotFound(f"no team {body.to_team}: no agent belongs to it")
+                row.state, row.agent_id = "queued", None
+                escalation.state, escalation.agent_id, escalation.team = "queued", None, body.to_team
+                record["to_team"] = body.to_team
+                told = notice(f"the {body.to_team} team")
+            row.updated_at = now
+            escalation.transfers = [*escalation.transfers, record]
+            session.add(
+                models.Message(conversation_id=conversation_id, role="system", text=told, extra={}, created_at=now)
+            )
+            self._audit(
+                session, actor, "transferred", conversation_id, **{k: v for k, v in record.items() if k != "at"}
+            )
+        return await self.conversation(conversation_id)
 
     # Conversations and messages ---------------------------------------------------------------------
 
@@ -837,9 +1050,7 @@ class Repository:
 
     async def messages(self, conversation_id: int, after: int = 0, *, mark_delivered: bool = False) -> list[Message]:
         """Messages with id > after, oldest first; mark_delivered: the customer has now seen the agent's."""
-        if self.engine.dialect.name == "postgresql":
-            # Its INTEGER ids end at 2^31 - 1 and a larger cursor would not bind: nothing is beyond that id.
-            after = min(after, 2**31 - 1)
+        after = self._cursor(after)
         async with self._transaction() as session:
             rows = (
                 await session.scalars(
@@ -927,6 +1138,8 @@ class Repository:
                     frustration_level=service.frustration_level(body.frustration),
                     trajectory=body.trajectory.model_dump() if body.trajectory else None,
                     priority=service.priority(body.frustration, body.trajectory, body.reason, customer, incident),
+                    skills=list(body.skills),
+                    team=body.team,
                     created_at=now,
                 )
                 session.add(row)
@@ -990,6 +1203,8 @@ class Repository:
                     frustration_level=escalation.frustration_level,
                     waiting_seconds=int((now - escalation.created_at).total_seconds()),
                     state=escalation.state,
+                    skills=list(escalation.skills),
+                    team=escalation.team,
                 )
                 if escalation.state == "queued":
                     key = service.Queued(conversation.id, escalation.priority, escalation.created_at)

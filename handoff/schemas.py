@@ -13,6 +13,7 @@ __all__ = [
     "Agent",
     "AgentLogin",
     "AgentMessageBody",
+    "AgentProfile",
     "Compensation",
     "CompensationAnswer",
     "CompensationAnswerBody",
@@ -31,9 +32,11 @@ __all__ = [
     "IncidentFactsBody",
     "IncidentUpdateBody",
     "Message",
+    "PresenceBody",
     "QueueInfo",
     "ResolveBody",
     "Trajectory",
+    "TransferBody",
     "WebhookBody",
 ]
 
@@ -49,6 +52,10 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 MIN_SENDER = 16
 Sender = Annotated[str, StringConstraints(min_length=MIN_SENDER, max_length=128, pattern=r"^[\w.:@-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Routing: skills and teams are lowercase names ("internet", "billing", "tier-2"); presence as in routing.py.
+Skill = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+TeamName = Skill
+Presence = Literal["online", "away", "offline"]
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 Severity = Literal["minor", "major", "critical"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -150,6 +157,19 @@ class Agent(Record):
     id: int
     username: str
     display_name: str
+    role: Literal["agent", "supervisor"] = "agent"
+
+
+class AgentProfile(Record):
+    """GET /api/agent/me: an agent with what routing knows of them (handoff/routing.py)."""
+
+    agent: Agent
+    team: str | None
+    skills: list[str]
+    capacity: int
+    presence: Presence
+    available: bool  # presence online and a live console session
+    open_conversations: int
 
 
 class Conversation(Record):
@@ -190,6 +210,9 @@ class Escalation(Record):
     created_at: datetime
     claimed_at: datetime | None
     closed_at: datetime | None
+    skills: list[str] = []
+    team: str | None = None
+    transfers: list[dict[str, Any]] = []
 
 
 class QueueInfo(Record):
@@ -247,6 +270,28 @@ class EscalationBody(Body):
     frustration: list[FrustrationPoint] = Field(default_factory=list, max_length=1000)
     trajectory: Trajectory | None = None
     problem: Annotated[str, StringConstraints(max_length=500)] | None = None
+    skills: list[Skill] = Field(default_factory=list, max_length=10)  # every one needed by its agent
+    team: TeamName | None = None  # only this team's agents take it
+
+
+class PresenceBody(Body):
+    """PUT /api/agent/me/presence."""
+
+    presence: Presence
+
+
+class TransferBody(Body):
+    """POST /api/agent/conversations/{id}/transfer: to one agent, or back to the queue for a team."""
+
+    to_agent: Name | None = None
+    to_team: TeamName | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.to_agent is None) == (self.to_team is None):
+            raise ValueError("give exactly one of to_agent (a username) and to_team (a team name)")
+        return self
 
 
 class CompensationBody(Body):

@@ -10,15 +10,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handoff.repository import AgentSeed
-from handoff.schemas import Customer, Incident
+from handoff.routing import DEFAULT_CAPACITY, MAX_CAPACITY
+from handoff.schemas import Customer, Incident, Skill, TeamName
 
-__all__ = ["Seed", "SeedError", "load_seed", "parse_seed"]
+__all__ = ["AgentEntry", "Seed", "SeedError", "load_seed", "parse_seed"]
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -28,12 +29,16 @@ class SeedError(ValueError):
     """The seed file is missing or malformed; the message says where."""
 
 
-class _AgentEntry(BaseModel):
+class AgentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str
     display_name: str
     password_hash: str
+    role: Literal["agent", "supervisor"] = "agent"
+    team: TeamName | None = None
+    skills: list[Skill] = Field(default_factory=list)
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,8 @@ def parse_seed(document: Any, source: str = "seed", now: datetime | None = None)
             incidents.append(Incident.model_validate(entry))
         for n, entry in enumerate(document.get("agents") or []):
             where = f"{source}: agents[{n}]"
-            agent = _AgentEntry.model_validate(entry)
-            agents.append(AgentSeed(agent.username, agent.display_name, agent.password_hash))
+            agent = AgentEntry.model_validate(entry)
+            agents.append(AgentSeed(**agent.model_dump()))
     except (ValidationError, TypeError, ValueError) as error:
         if isinstance(error, SeedError):
             raise

@@ -33,6 +33,15 @@ class Settings:
     customer_rate: int  # messages a minute one sender may send
     address_rate: int  # requests a minute one client address may make to the customer routes
     login_rate: int  # login attempts a minute from one client address
+    assignment: str  # "auto": the hub gives waiting conversations to agents; "claim": agents take them
+    alertmanager_token: str | None  # Alertmanager's own bearer token; None: it uses the service token
+    skills_wait: float  # seconds a conversation waits for an agent with its skills, then any agent will do
+    routing_interval: float  # seconds between routing rounds of the hub's own (besides those events start)
+
+    @property
+    def monitoring_token(self) -> str:
+        """The bearer token /api/alerts/... takes."""
+        return self.alertmanager_token or self.service_token
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +70,10 @@ class Settings:
             customer_rate=_per_minute(env, "CANDOR_CUSTOMER_RATE", 30),
             address_rate=_per_minute(env, "CANDOR_ADDRESS_RATE", 300),
             login_rate=_per_minute(env, "CANDOR_LOGIN_RATE", 10),
+            assignment=_choice(env, "CANDOR_ASSIGNMENT", ("auto", "claim")),
+            alertmanager_token=_token(env, "CANDOR_ALERTMANAGER_TOKEN"),
+            skills_wait=_seconds(env, "CANDOR_SKILLS_WAIT_SECONDS", 180.0, maximum=86400),
+            routing_interval=_seconds(env, "CANDOR_ROUTING_INTERVAL", 15.0),
         )
 
     @property
@@ -87,14 +100,14 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, maximum: float = 600) -> float:
     raw = env.get(name, str(default))
     try:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 < value <= 600:
-        raise SettingsError(f"{name} must be between 0 and 600 seconds, got {raw!r}")
+    if not 0 < value <= maximum:
+        raise SettingsError(f"{name} must be between 0 and {maximum:g} seconds, got {raw!r}")
     return value
 
 
@@ -106,6 +119,21 @@ def customer_token_secret(env: Mapping[str, str]) -> str | None:
             f"CANDOR_CUSTOMER_TOKEN_SECRET is too short: use at least {MIN_SECRET_LENGTH} random characters"
         )
     return raw or None
+
+
+def _token(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "")
+    if raw and len(raw) < MIN_TOKEN_LENGTH:
+        raise SettingsError(f"{name} is too short: use at least {MIN_TOKEN_LENGTH} characters")
+    return raw or None
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first by default)."""
+    raw = env.get(name, choices[0]).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse, json
 
 from handoff import compensations, flows
 from handoff.auth import check_password_async, new_token, token_hash
-from handoff.errors import NotFound, Unauthorized
+from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
 from handoff.schemas import (
     Agent,
@@ -20,12 +20,15 @@ from handoff.schemas import (
     HandbackBody,
     IncidentBody,
     IncidentUpdateBody,
+    PresenceBody,
     ResolveBody,
+    TransferBody,
 )
 
 __all__ = ["SESSION_TTL", "bp"]
 
 SESSION_TTL = timedelta(hours=12)
+AUDIT_PAGE, AUDIT_PAGE_MAX = 100, 500
 PUBLIC = {"/api/agent/login"}
 
 bp = Blueprint("agent", url_prefix="/api/agent")
@@ -60,8 +63,25 @@ async def login(request: Request) -> HTTPResponse:
         raise Unauthorized("wrong username or password")
     agent = found[0]
     token = new_token()
-    await repo.start_session(agent, token_hash(token), SESSION_TTL)
+    await repo.start_session(agent, token_hash(token), SESSION_TTL)  # and presence online
+    await flows.route(hub)
     return json({"token": token, "agent": agent.model_dump()})
+
+
+@bp.get("/me")
+async def me(request: Request) -> HTTPResponse:
+    profile = await hub_of(request).repository.agent_profile(_agent(request))
+    return json(profile.model_dump(mode="json"))
+
+
+@bp.put("/me/presence")
+async def presence(request: Request) -> HTTPResponse:
+    body = body_of(request, PresenceBody)
+    hub = hub_of(request)
+    profile = await hub.repository.set_presence(_agent(request), body.presence)
+    if body.presence == "online":
+        await flows.route(hub)
+    return json(profile.model_dump(mode="json"))
 
 
 @bp.post("/logout")
@@ -103,6 +123,12 @@ async def send(request: Request, conversation_id: int) -> HTTPResponse:
     return json(message.model_dump(mode="json"), status=201)
 
 
+@bp.post("/conversations/<conversation_id:int>/transfer")
+async def transfer(request: Request, conversation_id: int) -> HTTPResponse:
+    body = body_of(request, TransferBody)
+    return json(await flows.transfer(hub_of(request), conversation_id, _agent(request), body))
+
+
 @bp.post("/conversations/<conversation_id:int>/handback")
 async def handback(request: Request, conversation_id: int) -> HTTPResponse:
     body = body_of(request, HandbackBody, optional=True)
@@ -113,6 +139,21 @@ async def handback(request: Request, conversation_id: int) -> HTTPResponse:
 async def resolve(request: Request, conversation_id: int) -> HTTPResponse:
     body = body_of(request, ResolveBody, optional=True)
     return json(await flows.resolve(hub_of(request), conversation_id, _agent(request), body.reason))
+
+
+@bp.get("/audit")
+async def audit(request: Request) -> HTTPResponse:
+    """Supervisors: the audit trail, oldest first, after ?after=<id>, of one ?conversation_id= or all."""
+    if _agent(request).role != "supervisor":
+        raise Forbidden("the audit trail is for supervisors")
+    conversation_id = query_int(request, "conversation_id", default=-1)
+    limit = query_int(request, "limit", default=AUDIT_PAGE)
+    if not 1 <= limit <= AUDIT_PAGE_MAX:
+        raise BadRequest(f"query parameter limit must be between 1 and {AUDIT_PAGE_MAX}")
+    entries = await hub_of(request).repository.audit_entries(
+        conversation_id if conversation_id >= 0 else None, query_int(request, "after"), limit
+    )
+    return json({"entries": entries})
 
 
 @bp.get("/customers/<customer_id:str>")

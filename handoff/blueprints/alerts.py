@@ -1,6 +1,7 @@
 """Monitoring routes (/api/alerts/...): Prometheus Alertmanager's webhook opens, updates and resolves incidents.
 
-Alertmanager authenticates with the service token as a bearer token (its `http_config.authorization`).
+Alertmanager authenticates with a bearer token (its `http_config.authorization`): CANDOR_ALERTMANAGER_TOKEN
+when set (then the service token is refused here), else the service token.
 Every valid delivery answers 200, whether it changed anything or not; a malformed one answers 400, which
 Alertmanager does not retry (docs/hub-api.md, "Alerts").
 """
@@ -22,8 +23,10 @@ bp = Blueprint("alerts", url_prefix="/api/alerts")
 
 @bp.on_request
 async def require_service_token(request: Request) -> None:
-    if not service_token_ok(bearer_token(request), request.app.ctx.settings.service_token):
-        raise Unauthorized("missing or wrong bearer token (the hub's service token)")
+    settings = request.app.ctx.settings
+    if not service_token_ok(bearer_token(request), settings.monitoring_token):
+        which = "CANDOR_ALERTMANAGER_TOKEN" if settings.alertmanager_token else "the hub's service token"
+        raise Unauthorized(f"missing or wrong bearer token ({which})")
 
 
 @bp.post("/alertmanager")

@@ -90,6 +90,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
         "CANDOR_HUB_PORT": str(port),
         "CANDOR_SERVICE_TOKEN": token,
         "CANDOR_CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET,
+        "CANDOR_ASSIGNMENT": "claim",  # the tests' agent claims by hand
         "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hub.db'}",
         "CANDOR_RASA_URL": f"http://127.0.0.1:{free_port()}",  # no Rasa here: the actions are called directly
     }

@@ -203,6 +203,21 @@ def test_handoff_tells_the_customer_what_happens_next_without_apologising(use_hu
     assert use_hub.context(sender)["state"] in {"queued", "agent"}
 
 
+def test_the_escalation_asks_for_an_agent_with_the_skill_of_the_customers_problem(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    use_hub.back_with_the_bot(sender)  # queued when Rasa did not answer: back to the bot, so it escalates anew
+    said = [
+        ("my tv has no channels since yesterday", "report_problem", "low"),
+        ("a person please", "request_human", "low"),
+    ]
+    run(ActionHandoff(), make_tracker(sender, said))
+    assert use_hub.packet(sender)["escalation"]["skills"] == ["tv"]
+    other = use_hub.start_conversation("C-1002")
+    use_hub.back_with_the_bot(other)
+    run(ActionHandoff(), make_tracker(other, [("get me a person", "request_human", "low")]))
+    assert use_hub.packet(other)["escalation"]["skills"] == []  # no problem named: any agent
+
+
 def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) -> None:  # type: ignore[no-untyped-def]
     [text], events = run(ActionAnswerBotChallenge(), make_tracker("s", [("are you a bot?", "bot_challenge", "none")]))
     assert "automated" in text and "not a person" in text

@@ -36,3 +36,9 @@ def test_internet_words_win_over_generic_ones(text: str) -> None:
 
 def test_same_problem_in_other_words_has_the_same_key() -> None:
     assert describe_problem("internet is down").key == describe_problem("no internet at all, it's dead").key
+
+
+def test_the_skill_is_the_service_named_or_none() -> None:
+    assert describe_problem("my wifi keeps dropping").skill == "internet"
+    assert describe_problem("I was charged twice this month").skill == "billing"
+    assert describe_problem("it's not working").skill is None

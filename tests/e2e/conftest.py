@@ -21,6 +21,7 @@ from handoff import customer_tokens, models  # noqa: E402
 
 AGENT = {"username": "e2e-rita", "name": "Rita", "password": "e2e-password-rita"}
 CUSTOMER_SECRET = "e2e-customer-token-secret-0123456789abcdef"
+SKILLS = ("internet", "tv", "mobile", "landline", "billing", "order", "app", "email")  # every service the bot names
 
 
 def customer_token(customer_id: str) -> str:
@@ -58,6 +59,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 AGENT["username"],
                 "--name",
                 AGENT["name"],
+                "--capacity",
+                "50",  # the one agent of these tests: the hub gives every waiting conversation to Rita
+                *(arg for skill in SKILLS for arg in ("--skill", skill)),
             ],
             input=AGENT["password"] + "\n",
             text=True,

@@ -23,7 +23,7 @@ def test_asked_if_it_is_a_bot_it_says_so_and_a_yes_reaches_a_person(hub: httpx.C
     assert "automated" in answer and "not a person" in answer
     handoff = bot_says(hub, sender, "yes")
     assert "handing you to a person" in handoff or "Nobody from the team is online" in handoff, handoff
-    assert chat(hub, sender)["state"] == "queued"
+    assert chat(hub, sender)["state"] in ("queued", "agent")  # "agent": the hub gave it to an agent online
 
 
 def test_frustration_after_the_apology_gets_a_person_offered_not_a_second_apology(hub: httpx.Client) -> None:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
-from conftest import AGENT, customer_token
+from conftest import AGENT, chat, customer_token
 
 from actions.wording import is_plain
 
@@ -41,15 +41,15 @@ def test_customer_reaches_a_person_and_comes_back_to_the_bot(hub: httpx.Client, 
     handoff_text = " ".join(texts(answer, "bot"))
     assert "person" in handoff_text and is_plain(handoff_text), handoff_text
 
-    # An agent logs in, finds the conversation in the queue, claims it and sees the context.
+    # An agent logs in (so is online): the hub gives them the waiting conversation, and they see its context.
     login = hub.post("/api/agent/login", json={"username": AGENT["username"], "password": AGENT["password"]})
     assert login.status_code == 200, login.text
     auth = {"Authorization": f"Bearer {login.json()['token']}"}
-    queued = hub.get("/api/agent/queue", headers=auth).json()["queued"]
-    item = next(q for q in queued if q["sender"] == sender)
-    assert item["reason"] == "customer_requested_human"
+    mine = hub.get("/api/agent/queue", headers=auth).json()["mine"]
+    item = next(q for q in mine if q["sender"] == sender)
+    assert item["reason"] == "customer_requested_human" and item["state"] == "agent"
     conversation = item["conversation_id"]
-    assert hub.post(f"/api/agent/conversations/{conversation}/claim", headers=auth).status_code == 200
+    assert chat(hub, sender)["state"] == "agent"
     packet = hub.get(f"/api/agent/conversations/{conversation}", headers=auth).json()
     assert "since this morning" in packet["escalation"]["summary"]
     assert len(packet["escalation"]["frustration"]) == 2

@@ -229,6 +229,8 @@ def make_settings(database_url: str, fake_rasa: FakeRasa) -> Callable[..., Setti
             "CANDOR_RASA_TIMEOUT": "1",
             "CANDOR_SEED_FILE": str(DEMO_SEED),
             "CANDOR_HUB_PORT": str(free_port()),
+            # Agents claim by hand unless a test says otherwise (test_routing.py tests the hub assigning them).
+            "CANDOR_ASSIGNMENT": "claim",
         }
         env.update(overrides)
         return Settings.from_env(env)

@@ -13,7 +13,12 @@ from test_bot import OFFER
 async def test_login_good_and_bad(hub: Any) -> None:
     good = await hub.client.post("/api/agent/login", json={"username": "ana", "password": "candor-demo-ana"})
     assert good.status_code == 200
-    assert good.json()["agent"] == {"id": good.json()["agent"]["id"], "username": "ana", "display_name": "Ana"}
+    assert good.json()["agent"] == {
+        "id": good.json()["agent"]["id"],
+        "username": "ana",
+        "display_name": "Ana",
+        "role": "agent",
+    }
     assert len(good.json()["token"]) >= 32
 
     for body in [{"username": "ana", "password": "wrong"}, {"username": "nobody", "password": "candor-demo-ana"}]:

@@ -142,6 +142,18 @@ async def test_it_needs_the_service_token_as_a_bearer_token(hub: Any) -> None:
     assert [i for i in await hub.repository.incidents() if i.id.startswith("AM-")] == []
 
 
+async def test_with_a_token_of_its_own_alertmanager_needs_it_and_the_service_token_is_refused(
+    start_hub: Any, make_settings: Any
+) -> None:
+    hub = await start_hub(make_settings(CANDOR_ALERTMANAGER_TOKEN="alertmanager-token-0123456789"))
+    service = await hub.client.post(URL, content=FIRING, headers=headers(hub))
+    assert service.status_code == 401 and "CANDOR_ALERTMANAGER_TOKEN" in service.json()["error"]
+    assert [i for i in await hub.repository.incidents() if i.id.startswith("AM-")] == []
+    own = {"Authorization": "Bearer alertmanager-token-0123456789", "Content-Type": "application/json"}
+    response = await hub.client.post(URL, content=FIRING, headers=own)
+    assert response.status_code == 200 and response.json()["changed"] is True
+
+
 async def test_two_copies_at_once_change_things_once(hub: Any) -> None:
     first, second = await asyncio.gather(deliver(hub, FIRING), deliver(hub, FIRING))
     assert sorted([first["changed"], second["changed"]]) == [False, True]

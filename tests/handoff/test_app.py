@@ -126,7 +126,7 @@ def test_openapi_matches_the_app_routes(make_settings: Any) -> None:
         (method, "/" + re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", route.path))
         for route in app.router.routes
         for method in route.methods
-        if method in {"GET", "POST", "PATCH"}
+        if method in {"GET", "POST", "PUT", "PATCH", "DELETE"}
     }
     assert served == {(r.method, r.path.rstrip("/") or "/") for r in ROUTES}
 

@@ -57,6 +57,32 @@ async def test_add_agent_then_log_in(tmp_path: Path, start_hub: Any, make_settin
     assert again.returncode == 1 and "exists already" in again.stderr
 
 
+@pytest.mark.sqlite_only("the CLI and the test share a SQLite file")
+async def test_add_agent_with_role_team_skills_and_capacity(tmp_path: Path) -> None:
+    args = ["--role", "supervisor", "--team", "billing", "--skill", "billing", "--skill", "internet"]
+    result = run_cli(tmp_path, "add-agent", "--username", "sue", "--name", "Sue", *args, "--capacity", "4")
+    assert result.returncode == 0, result.stderr
+    assert "added supervisor sue (Sue)" in result.stdout and "team billing, skills billing, internet" in result.stdout
+    repository = Repository(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"))
+    try:
+        found = await repository.agent_credentials("sue")
+        assert found is not None
+        profile = await repository.agent_profile(found[0])
+    finally:
+        await repository.engine.dispose()
+    assert (profile.agent.role, profile.team, profile.skills, profile.capacity) == (
+        "supervisor",
+        "billing",
+        ["billing", "internet"],
+        4,
+    )
+    assert profile.presence == "offline"  # until they log in
+
+    for bad, says in ((["--skill", "Billing!"], "skills"), (["--capacity", "0"], "capacity")):
+        refused = run_cli(tmp_path, "add-agent", "--username", "x", "--name", "X", *bad)
+        assert refused.returncode == 1 and says in refused.stderr, refused.stderr
+
+
 def test_add_agent_refuses_a_short_password(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "add-agent", "--username", "x", "--name", "X", password="short\n")
     assert result.returncode == 1 and "at least 8" in result.stderr

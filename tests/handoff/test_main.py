@@ -22,6 +22,7 @@ def environment(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
         **os.environ,
         "CANDOR_SERVICE_TOKEN": "main-test-service-token",
         "CANDOR_CUSTOMER_TOKEN_SECRET": CUSTOMER_SECRET,
+        "CANDOR_ASSIGNMENT": "claim",  # these hubs' agents claim by hand
         "CANDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'hub.db'}",
         "CANDOR_HUB_PORT": str(port),
         **extra,

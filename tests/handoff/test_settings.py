@@ -21,6 +21,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.customer_token_secret is None and not settings.trust_customer_id
     assert not settings.checks_customer_tokens
     assert (settings.customer_rate, settings.address_rate, settings.login_rate) == (30, 300, 10)
+    assert settings.assignment == "auto" and settings.monitoring_token == TOKEN
 
 
 def test_values_from_the_environment() -> None:
@@ -71,6 +72,8 @@ def test_service_token_is_required(token: str | None) -> None:
         ("CANDOR_CUSTOMER_RATE", "0"),
         ("CANDOR_ADDRESS_RATE", "1.5"),
         ("CANDOR_LOGIN_RATE", "-3"),
+        ("CANDOR_ALERTMANAGER_TOKEN", "short"),
+        ("CANDOR_ASSIGNMENT", "round-robin"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
