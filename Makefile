@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-embed clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-hub bench-embed clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ eval: train ## Detection figures on held-out data (and ../shared/data); writes d
 
 bench: $(BOT_VENV)/.installed ## Apology sameness: 200 simulated customers in one incident (mean cosine, duplicates)
 	$(BOT_BIN)/python scripts/bench_apologies.py $(BENCH_ARGS)
+
+bench-hub: $(HUB_VENV)/.installed ## Hub speed on SQLite: added latency of a bot turn, relay msg/s and delivery p95 with 200 conversations, zero lost
+	$(HUB_BIN)/python scripts/bench_hub.py $(BENCH_ARGS)
 
 bench-embed: $(BOT_VENV)/.installed ## Sentence-embedding speed and agreement with sentence-transformers (real messages)
 	$(BOT_BIN)/python scripts/bench_embeddings.py $(BENCH_ARGS)

@@ -20,6 +20,7 @@ from handoff.rate_limits import Limits
 from handoff.repository import Repository, create_engine
 from handoff.seeding import load_seed
 from handoff.settings import Settings
+from handoff.updates import Updates
 
 __all__ = ["REQUEST_MAX_SIZE", "create_app", "prepare_store"]
 
@@ -75,10 +76,13 @@ def create_app(
 
     @app.before_server_start
     async def open_resources(app: Sanic[Any, Any]) -> None:
-        repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
+        updates = Updates()
+        engine = create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout)
+        repository = Repository(engine, on_messages=updates.changed)
         await prepare_store(repository, settings)
         app.ctx.hub = Hub(
             repository=repository,
+            updates=updates,
             rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, rasa_transport),
             settings=settings,
             limits=Limits.of(settings.customer_rate, settings.address_rate, settings.login_rate),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from handoff.schemas import (
     WebhookBody,
 )
 from handoff.settings import Settings
+from handoff.updates import Updates, wait_for_change
 
 __all__ = [
     "BOT_UNAVAILABLE",
@@ -42,6 +43,7 @@ __all__ = [
     "customer_message",
     "escalate",
     "handback",
+    "new_messages",
     "queue_notice",
     "record_compensation",
     "route",
@@ -74,6 +76,7 @@ class Hub:
     rasa: RasaClient
     settings: Settings
     limits: Limits
+    updates: Updates = field(default_factory=Updates)
 
     def claim(self, token: object, customer_id: object = None) -> Claim:
         """Who a chat request says its customer is (handoff/customer_tokens.py)."""
@@ -191,20 +194,40 @@ async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> l
     return [to_channel(m, body.sender) for m in stored]
 
 
-async def chat_messages(hub: Hub, sender: str, after: int, token: str | None) -> dict[str, Any]:
+async def new_messages(
+    hub: Hub, conversation_id: int, after: int, wait: float, *, customer: bool = False
+) -> list[Message]:
+    """The conversation's messages after `after` (for the customer: not their own, and the agent's are now
+    delivered); with `wait`, when there are none yet, waits up to that many seconds for one (a long poll)."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        stored = hub.updates.watch(conversation_id)  # before reading: a message stored meanwhile still wakes us
+        found = await hub.repository.messages(conversation_id, after, mark_delivered=customer)
+        if customer:
+            found = [m for m in found if m.role != "customer"]
+        left = deadline - asyncio.get_running_loop().time()
+        if found or left <= 0:
+            return found
+        await wait_for_change(stored, left)
+
+
+async def chat_messages(hub: Hub, sender: str, after: int, token: str | None, wait: float = 0) -> dict[str, Any]:
     """GET /api/chat/{sender}/messages: what the customer has not seen yet, and where they stand.
-    `token`: the customer token (bearer), needed when the conversation is linked to a customer."""
+    `token`: the customer token (bearer), needed when the conversation is linked to a customer; `wait`:
+    seconds to wait for a message when there is none yet."""
     conversation = await hub.repository.conversation_by_sender(sender)
     if conversation is None:
         raise NotFound("no conversation for this sender yet: send a message first")
     if not hub.claim(token).may_use(conversation.customer_id):
         raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
-    messages = await hub.repository.messages(conversation.id, after, mark_delivered=True)
+    messages = await new_messages(hub, conversation.id, after, wait, customer=True)
+    if wait and messages:
+        conversation = await hub.repository.conversation(conversation.id)  # it may have moved while we waited
     queue = await queue_info(hub, conversation.id) if conversation.state == "queued" else None
     return {
         "state": conversation.state,
         "queue": queue.model_dump() if queue else None,
-        "messages": [to_channel(m, sender) for m in messages if m.role != "customer"],
+        "messages": [to_channel(m, sender) for m in messages],
     }
 
 

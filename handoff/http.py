@@ -11,7 +11,7 @@ from sanic import Request
 from handoff.errors import BadRequest
 from handoff.flows import Hub
 
-__all__ = ["bearer_token", "body_of", "client_address", "hub_of", "query_int"]
+__all__ = ["MAX_WAIT", "bearer_token", "body_of", "client_address", "hub_of", "query_int", "query_wait"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -73,3 +73,14 @@ def query_int(request: Request, name: str, default: int = 0) -> int:
     if value > MAX_QUERY_INT:
         raise BadRequest(f"query parameter {name} must be at most {MAX_QUERY_INT}, got {raw!r}")
     return value
+
+
+MAX_WAIT = 30  # seconds a long poll may wait (below the usual 60 s proxy and browser timeouts)
+
+
+def query_wait(request: Request) -> float:
+    """?wait=<seconds> of a long poll: a whole number from 0 (answer at once, the default) to MAX_WAIT."""
+    value = query_int(request, "wait")
+    if value > MAX_WAIT:
+        raise BadRequest(f"query parameter wait must be at most {MAX_WAIT} (seconds), got {value}")
+    return float(value)

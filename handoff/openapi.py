@@ -52,7 +52,9 @@ ROUTES = [
         WebhookBody,
     ),
     Route(
-        "GET", "/api/chat/{sender}/messages", "Bot, agent and system messages after ?after=<id>, state and queue place"
+        "GET",
+        "/api/chat/{sender}/messages",
+        "Bot, agent and system messages after ?after=<id>, state and queue place; ?wait=<0-30 s> long-polls",
     ),
     Route(
         "GET",
@@ -104,7 +106,12 @@ ROUTES = [
         "The handoff packet: context, escalation, transcript",
         auth="agent",
     ),
-    Route("GET", "/api/agent/conversations/{conversation_id}/messages", "Messages after ?after=<id>", auth="agent"),
+    Route(
+        "GET",
+        "/api/agent/conversations/{conversation_id}/messages",
+        "Messages after ?after=<id>; ?wait=<0-30 s> long-polls",
+        auth="agent",
+    ),
     Route(
         "POST",
         "/api/agent/conversations/{conversation_id}/messages",

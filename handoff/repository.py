@@ -9,6 +9,8 @@ could share a PostgreSQL store.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -25,6 +27,7 @@ from sqlalchemy import CursorResult, event, func, or_, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from handoff import compensations, migrations, models, routing, service
 from handoff.alertmanager import (
@@ -123,6 +126,27 @@ def _use_wal(cursor: Any, busy_timeout: float) -> None:
             if "locked" not in str(error) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.02)
+
+
+def _report_new_messages(session_class: type[Session], report: Callable[[set[int]], None]) -> None:
+    """After each commit of a `session_class` session, report the conversations it stored messages of."""
+    key = "candor_new_messages"
+
+    @event.listens_for(session_class, "before_flush")
+    def _collect(session: Session, _context: Any, _instances: Any) -> None:
+        stored = {m.conversation_id for m in session.new if isinstance(m, models.Message)}
+        if stored:
+            session.info.setdefault(key, set()).update(stored)
+
+    @event.listens_for(session_class, "after_commit")
+    def _report(session: Session) -> None:
+        stored = session.info.pop(key, None)
+        if stored:
+            report(stored)
+
+    @event.listens_for(session_class, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -243,18 +267,33 @@ def _terms(row: models.Compensation) -> dict[str, str]:
 class Repository:
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_messages: Callable[[set[int]], None] | None = None) -> None:
+        """on_messages: called with the conversation ids of the messages a write stored, once it is committed
+        (the hub wakes its long polls with it: handoff/updates.py)."""
         self.engine = engine
         # Reads: on SQLite a deferred transaction, one snapshot and no lock (other databases ignore the option).
         self._sessions = async_sessionmaker(
             engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
         )
-        self._writes = async_sessionmaker(engine, expire_on_commit=False)
+
+        class WriteSession(Session):
+            """This repository's writes: they report the conversations whose messages they stored."""
+
+        if on_messages is not None:
+            _report_new_messages(WriteSession, on_messages)
+        self._writes = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=WriteSession)
+        self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write: on SQLite it holds the write lock from its first statement (BEGIN IMMEDIATE, create_engine)."""
-        async with self._writes() as session, session.begin():
+        """A write: on SQLite it holds the write lock from its first statement (BEGIN IMMEDIATE, create_engine).
+        On SQLite the writes of this process also queue for an asyncio lock first, in arrival order: SQLite
+        takes one writer at a time anyway, and waiting here is fair and cheap, where waiting in SQLite's busy
+        handler is neither (threads sleep and retry; under load some gave up after the busy timeout). The
+        database's lock still decides between processes. Not re-entrant: a write never opens another."""
+        async with self._write_turn, self._writes() as session, session.begin():
             yield session
 
     async def migrate(self) -> str | None:
@@ -1051,7 +1090,7 @@ class Repository:
     async def messages(self, conversation_id: int, after: int = 0, *, mark_delivered: bool = False) -> list[Message]:
         """Messages with id > after, oldest first; mark_delivered: the customer has now seen the agent's."""
         after = self._cursor(after)
-        async with self._transaction() as session:
+        async with self._sessions() as session:  # a read: polls do not wait for the write lock
             rows = (
                 await session.scalars(
                     select(models.Message)
@@ -1060,15 +1099,15 @@ class Repository:
                 )
             ).all()
             result = await self._messages(session, rows)
-            if mark_delivered:
-                undelivered = [r.id for r in rows if r.role == "agent" and r.delivered_at is None]
-                if undelivered:
-                    await session.execute(
-                        update(models.Message)
-                        .where(models.Message.id.in_(undelivered), models.Message.delivered_at.is_(None))
-                        .values(delivered_at=models.utcnow())
-                    )
-            return result
+        undelivered = [r.id for r in rows if r.role == "agent" and r.delivered_at is None] if mark_delivered else []
+        if undelivered:
+            async with self._transaction() as session:
+                await session.execute(
+                    update(models.Message)
+                    .where(models.Message.id.in_(undelivered), models.Message.delivered_at.is_(None))
+                    .values(delivered_at=models.utcnow())
+                )
+        return result
 
     # Escalations ------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 from handoff import compensations, flows
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
+from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
 from handoff.schemas import (
     Agent,
     AgentLogin,
@@ -109,10 +109,11 @@ async def packet(request: Request, conversation_id: int) -> HTTPResponse:
 
 @bp.get("/conversations/<conversation_id:int>/messages")
 async def messages(request: Request, conversation_id: int) -> HTTPResponse:
-    after = query_int(request, "after")
-    repo = hub_of(request).repository
-    conversation = await repo.conversation(conversation_id)
-    found = await repo.messages(conversation_id, after)
+    after, wait = query_int(request, "after"), query_wait(request)
+    hub = hub_of(request)
+    await hub.repository.conversation(conversation_id)  # NotFound before waiting
+    found = await flows.new_messages(hub, conversation_id, after, wait)
+    conversation = await hub.repository.conversation(conversation_id)
     return json({"state": conversation.state, "messages": [m.model_dump(mode="json") for m in found]})
 
 

@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff import flows
-from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
+from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
 from handoff.schemas import WebhookBody
 
 __all__ = ["bp"]
@@ -32,5 +32,5 @@ async def webhook(request: Request) -> HTTPResponse:
 async def chat_messages(request: Request, sender: str) -> HTTPResponse:
     hub = hub_of(request)
     hub.limits.address.check(client_address(request))
-    after = query_int(request, "after")
-    return json(await flows.chat_messages(hub, sender, after, bearer_token(request)))
+    after, wait = query_int(request, "after"), query_wait(request)
+    return json(await flows.chat_messages(hub, sender, after, bearer_token(request), wait))

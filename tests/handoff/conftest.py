@@ -264,10 +264,13 @@ class RunningHub:
             "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
         )
 
-    async def poll(self, sender: str, after: int = 0, customer_id: str | None = "C-1001") -> httpx.Response:
-        """The widget's poll, with the customer's token when `customer_id` is given."""
+    async def poll(
+        self, sender: str, after: int = 0, customer_id: str | None = "C-1001", wait: int = 0
+    ) -> httpx.Response:
+        """The widget's poll, with the customer's token when `customer_id` is given; `wait`: a long poll."""
         headers = {"Authorization": f"Bearer {customer_token(customer_id)}"} if customer_id else {}
-        return await self.client.get(f"/api/chat/{sender}/messages", params={"after": after}, headers=headers)
+        params = {"after": after, **({"wait": wait} if wait else {})}
+        return await self.client.get(f"/api/chat/{sender}/messages", params=params, headers=headers, timeout=40)
 
     async def login(self, username: str = "ana") -> dict[str, str]:
         response = await self.client.post("/api/agent/login", json={"username": username, "password": AGENTS[username]})

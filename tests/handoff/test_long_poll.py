@@ -1,0 +1,97 @@
+"""Long polls: `?wait=<seconds>` on the customer's and the agent's message polls answers as soon as a message is
+stored (handoff/updates.py), or with nothing when the wait ends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from handoff import updates
+from tests.handoff.conftest import customer_token
+
+
+@pytest.fixture()
+def no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting polls never re-read the database on their own: only a wake-up can answer them early."""
+    monkeypatch.setattr(updates, "LOOK_AGAIN", 60.0)
+
+
+async def agent_conversation(hub: Any) -> tuple[str, int, dict[str, str]]:
+    sender, conversation_id = await hub.queued_conversation()
+    headers = await hub.login("ana")
+    claimed = await hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers=headers)
+    assert claimed.status_code == 200
+    return sender, conversation_id, headers
+
+
+async def test_a_waiting_customer_poll_answers_when_the_agent_writes(hub: Any, no_second_look: None) -> None:
+    sender, conversation_id, headers = await agent_conversation(hub)
+    cursor = max(m["id"] for m in (await hub.poll(sender)).json()["messages"])
+
+    waiting = asyncio.create_task(hub.poll(sender, cursor, wait=20))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # nothing new yet: it waits
+    sent = await hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/messages", json={"text": "Ana here"}, headers=headers
+    )
+    started = time.monotonic()
+    answer = (await asyncio.wait_for(waiting, 10)).json()
+    assert time.monotonic() - started < 10  # woken, not the end of its 20 s
+    assert [m["id"] for m in answer["messages"]] == [sent.json()["id"]] and answer["state"] == "agent"
+    assert answer["messages"][0]["custom"] == {"from": "agent", "agent": "Ana"}
+
+
+async def test_a_waiting_poll_with_nothing_new_answers_empty_when_the_wait_ends(hub: Any) -> None:
+    sender, _ = await hub.queued_conversation()
+    cursor = max((m["id"] for m in (await hub.poll(sender)).json()["messages"]), default=0)
+    started = time.monotonic()
+    answer = (await hub.poll(sender, cursor, wait=1)).json()
+    assert answer["messages"] == [] and time.monotonic() - started >= 1
+
+
+async def test_a_waiting_agent_poll_answers_when_the_customer_writes(hub: Any, no_second_look: None) -> None:
+    sender, conversation_id, headers = await agent_conversation(hub)
+    listed = (await hub.client.get(f"/api/agent/conversations/{conversation_id}/messages", headers=headers)).json()
+    cursor = listed["messages"][-1]["id"]
+    waiting = asyncio.create_task(
+        hub.client.get(
+            f"/api/agent/conversations/{conversation_id}/messages",
+            params={"after": cursor, "wait": 20},
+            headers=headers,
+        )
+    )
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await hub.say(sender, "are you there?")
+    answer = (await asyncio.wait_for(waiting, 10)).json()
+    assert [(m["role"], m["text"]) for m in answer["messages"]] == [("customer", "are you there?")]
+
+
+async def test_a_message_stored_by_another_hub_process_is_seen_at_the_next_look(
+    start_hub: Any, make_settings: Any
+) -> None:
+    settings = make_settings()
+    first = await start_hub(settings)
+    second = await start_hub(make_settings(CANDOR_DATABASE_URL=settings.database_url))  # no wake-ups from it
+    sender, conversation_id, headers = await agent_conversation(first)
+    messages = (await first.poll(sender)).json()["messages"]
+    cursor = max((m["id"] for m in messages), default=0)
+    waiting = asyncio.create_task(first.poll(sender, cursor, wait=20))
+    await asyncio.sleep(0.2)
+    sent = await second.client.post(
+        f"/api/agent/conversations/{conversation_id}/messages", json={"text": "from the other hub"}, headers=headers
+    )
+    assert sent.status_code == 201
+    answer = (await asyncio.wait_for(waiting, 5)).json()  # within a look or two, not the 20 s
+    assert [m["text"] for m in answer["messages"]] == ["from the other hub"]
+
+
+@pytest.mark.parametrize(("wait", "says"), [("31", "at most 30"), ("-1", "whole number"), ("soon", "whole number")])
+async def test_a_bad_wait_is_refused(hub: Any, wait: str, says: str) -> None:
+    sender, _ = await hub.queued_conversation()
+    headers = {"Authorization": f"Bearer {customer_token('C-1001')}"}
+    response = await hub.client.get(f"/api/chat/{sender}/messages", params={"wait": wait}, headers=headers)
+    assert response.status_code == 400 and says in response.json()["error"]
