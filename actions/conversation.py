@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 
 from actions.problems import Problem, describe_problem
 from actions.trajectory import Trajectory, describe
+from actions.wording import is_plain
 
 __all__ = [
     "asked_to_stop_apologizing",
@@ -44,6 +45,19 @@ def first_contact(tracker: Tracker) -> datetime | None:
     stamps = [e.get("timestamp") for e in _user_events(tracker)]
     first = next((s for s in stamps if isinstance(s, (int, float))), None)
     return datetime.fromtimestamp(first, timezone.utc) if first is not None else None
+
+
+def apologies_made(tracker: Tracker) -> list[dict[str, Any]]:
+    """What the bot has apologised for so far, oldest first: {"text", "at"} of each of its messages that is not
+    plain (actions/wording.py), for the agent's ledger in the handoff packet."""
+    made = []
+    for event in tracker.events:
+        text = event.get("text")
+        if event.get("event") == "bot" and isinstance(text, str) and text and not is_plain(text):
+            stamp = event.get("timestamp")
+            at = datetime.fromtimestamp(stamp, timezone.utc).isoformat() if isinstance(stamp, (int, float)) else None
+            made.append({"text": text, "at": at})
+    return made
 
 
 def latest_frustration(tracker: Tracker) -> dict[str, Any]:

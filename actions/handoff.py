@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import PERSON_BUTTONS, CandorAction
 from actions.composition import compose_offer_person
-from actions.conversation import frustration_history, latest_problem, summary
+from actions.conversation import apologies_made, frustration_history, latest_problem, summary
 from actions.hub_client import HubError
 from actions.trajectory import FALLBACK_INTENT, assess
 
@@ -81,6 +81,7 @@ class ActionHandoff(CandorAction):
             "problem": problem.phrase() if problem else None,
             # Who should take it: an agent with this skill (for a while: the hub then gives it to anyone).
             "skills": [problem.skill] if problem and problem.skill else [],
+            "apologies": apologies_made(tracker),  # the agent's ledger: what was apologised for already
         }
         events: list[EventType] = [
             SlotSet("handoff_offered", False),

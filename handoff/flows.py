@@ -367,6 +367,26 @@ async def handoff_packet(hub: Hub, conversation_id: int) -> dict[str, Any]:
         "customer": customer.model_dump(mode="json") if customer else None,
         "incident": incident.model_dump(mode="json") if incident else None,
         "escalation": escalation.model_dump(mode="json") if escalation else None,
+        "ledger": ledger(escalation, compensations),
         "compensations": [c.model_dump(mode="json") for c in compensations],
         "messages": [m.model_dump(mode="json") for m in messages],
+    }
+
+
+def ledger(escalation: Escalation | None, compensations: list[Compensation]) -> dict[str, Any]:
+    """What was already said and given, so that nobody apologises or compensates twice: the bot's apologies
+    before the escalation, and every offer made to the customer with where it stands."""
+    return {
+        "apologies": list(escalation.apologies) if escalation else [],
+        "offers": [
+            {
+                "id": c.id,
+                "incident_id": c.incident_id,
+                "kind": c.kind,
+                "amount": str(c.amount),
+                "currency": c.currency,
+                "status": c.status,
+            }
+            for c in compensations
+        ],
     }

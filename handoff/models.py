@@ -177,6 +177,7 @@ class Escalation(Base):
     skills: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     team: Mapped[str | None] = mapped_column(String(64))
     transfers: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    apologies: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # the bot's, [{"text", "at"}]
     summary: Mapped[str] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
     frustration: Mapped[list[Any]] = mapped_column(default=list)

@@ -368,6 +368,7 @@ class Repository:
             skills=list(row.skills),
             team=row.team,
             transfers=list(row.transfers),
+            apologies=list(row.apologies),
         )
 
     @staticmethod
@@ -1179,6 +1180,7 @@ class Repository:
                     priority=service.priority(body.frustration, body.trajectory, body.reason, customer, incident),
                     skills=list(body.skills),
                     team=body.team,
+                    apologies=[a.model_dump(mode="json") for a in body.apologies],
                     created_at=now,
                 )
                 session.add(row)

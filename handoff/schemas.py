@@ -213,6 +213,7 @@ class Escalation(Record):
     skills: list[str] = []
     team: str | None = None
     transfers: list[dict[str, Any]] = []
+    apologies: list[dict[str, Any]] = []
 
 
 class QueueInfo(Record):
@@ -262,6 +263,15 @@ class Trajectory(Body):
     causes: list[Name] = Field(default_factory=list, max_length=20)
 
 
+class ApologyNote(BaseModel):
+    """One apology the bot made before the escalation (the agent's ledger)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+    at: Annotated[str, StringConstraints(max_length=40)] | None = None  # ISO 8601, as the bot knows it
+
+
 class EscalationBody(Body):
     """POST /api/bot/conversations/{sender}/escalate."""
 
@@ -272,6 +282,7 @@ class EscalationBody(Body):
     problem: Annotated[str, StringConstraints(max_length=500)] | None = None
     skills: list[Skill] = Field(default_factory=list, max_length=10)  # every one needed by its agent
     team: TeamName | None = None  # only this team's agents take it
+    apologies: list[ApologyNote] = Field(default_factory=list, max_length=50)  # what the bot apologised for
 
 
 class PresenceBody(Body):

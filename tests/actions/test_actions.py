@@ -218,6 +218,18 @@ def test_the_escalation_asks_for_an_agent_with_the_skill_of_the_customers_proble
     assert use_hub.packet(other)["escalation"]["skills"] == []  # no problem named: any agent
 
 
+def test_the_escalation_carries_the_apologies_already_made_for_the_agents_ledger(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    use_hub.back_with_the_bot(sender)
+    tracker = make_tracker(sender, [("my internet is down", "report_problem", "low")])
+    apology = "I'm sorry your internet connection isn't working: the Lisbon fibre outage explains it."
+    tracker.events.append({"event": "bot", "text": apology, "timestamp": 1_800_000_000})
+    tracker.events.append({"event": "bot", "text": "Want me to get you a person?"})  # plain: not an apology
+    tracker.events.append({"event": "user", "text": "yes", "parse_data": {"intent": {"name": "affirm"}}})
+    run(ActionHandoff(), tracker)
+    assert use_hub.packet(sender)["ledger"]["apologies"] == [{"text": apology, "at": "2027-01-15T08:00:00+00:00"}]
+
+
 def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) -> None:  # type: ignore[no-untyped-def]
     [text], events = run(ActionAnswerBotChallenge(), make_tracker("s", [("are you a bot?", "bot_challenge", "none")]))
     assert "automated" in text and "not a person" in text

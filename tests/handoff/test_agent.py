@@ -174,6 +174,46 @@ async def test_handoff_packet(hub: Any) -> None:
     assert (await hub.client.get("/api/agent/conversations/4242", headers=headers)).status_code == 404
 
 
+async def test_the_packets_ledger_lists_the_apologies_made_and_the_offers_with_their_status(hub: Any) -> None:
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "my internet is down since this morning")
+    said = {"text": "I'm sorry your internet isn't working since this morning.", "at": "2026-11-29T09:00:00+00:00"}
+    assert (await hub.escalate(sender, apologies=[said])).status_code == 200
+    offer = await hub.client.post("/api/bot/compensations", headers=hub.bot_headers, json={**OFFER, "sender": sender})
+    answer = {"sender": sender, "answer": "declined"}
+    declined = await hub.client.post(
+        f"/api/bot/compensations/{offer.json()['id']}/answer", headers=hub.bot_headers, json=answer
+    )
+    assert declined.status_code == 200, declined.text
+    conversation = await hub.repository.conversation_by_sender(sender)
+    headers = await hub.login("ana")
+    packet = (await hub.client.get(f"/api/agent/conversations/{conversation.id}", headers=headers)).json()
+    assert packet["ledger"] == {
+        "apologies": [said],
+        "offers": [
+            {
+                "id": offer.json()["id"],
+                "incident_id": "INC-2041",
+                "kind": OFFER["kind"],
+                "amount": "5.00",
+                "currency": "EUR",
+                "status": "declined",
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "apologies",
+    [[{"text": ""}], [{"text": "x" * 4001}], [{"at": "2026-11-29"}], [{"text": "sorry"}] * 51, "sorry"],
+)
+async def test_a_malformed_apology_ledger_is_refused(hub: Any, apologies: Any) -> None:
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "hello")
+    response = await hub.escalate(sender, apologies=apologies)
+    assert response.status_code == 400 and "apologies" in response.json()["error"]
+
+
 async def test_handoff_packet_carries_the_bots_frustration_trajectory(hub: Any) -> None:
     sender = str(uuid.uuid4())
     await hub.say(sender, "my internet is down AGAIN")
