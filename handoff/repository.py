@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -232,6 +233,13 @@ def _incident(row: models.Incident) -> Incident:
     )
 
 
+def _agent_row(seed: AgentSeed, row: models.Agent) -> models.Agent:
+    """`row` with the seed's fields (every field of AgentSeed is a column of agents)."""
+    for name, value in dataclasses.asdict(seed).items():
+        setattr(row, name, value)
+    return row
+
+
 def _agent(row: models.Agent | None) -> Agent | None:
     if row is None:
         return None
@@ -431,10 +439,9 @@ class Repository:
             for a in agents:
                 row = await session.scalar(select(models.Agent).where(models.Agent.username == a.username))
                 if row is None:
-                    row = models.Agent(username=a.username, created_at=models.utcnow())
-                    session.add(row)
-                row.display_name, row.password_hash, row.role = a.display_name, a.password_hash, a.role
-                row.team, row.skills, row.capacity = a.team, list(a.skills), a.capacity
+                    session.add(_agent_row(a, models.Agent(created_at=models.utcnow())))
+                else:
+                    _agent_row(a, row)
             self._audit(
                 session,
                 "hub",
@@ -684,16 +691,7 @@ class Repository:
     async def add_agent(self, seed: AgentSeed, actor: str) -> Agent:
         try:
             async with self._transaction() as session:
-                row = models.Agent(
-                    username=seed.username,
-                    display_name=seed.display_name,
-                    password_hash=seed.password_hash,
-                    role=seed.role,
-                    team=seed.team,
-                    skills=list(seed.skills),
-                    capacity=seed.capacity,
-                    created_at=models.utcnow(),
-                )
+                row = _agent_row(seed, models.Agent(created_at=models.utcnow()))
                 session.add(row)
                 await session.flush()
                 self._audit(session, actor, "agent_added", None, username=seed.username, role=seed.role)

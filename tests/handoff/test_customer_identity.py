@@ -3,10 +3,9 @@ answers only that customer's token (handoff/customer_tokens.py, docs/hub-api.md 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -14,8 +13,8 @@ import pytest
 
 from handoff import customer_tokens, models
 from handoff.errors import Unauthorized
-from handoff.settings import ROOT
 from tests.handoff.conftest import CUSTOMER_SECRET, customer_token
+from tests.handoff.test_cli import run_cli
 
 WEBHOOK = "/webhooks/rest/webhook"
 
@@ -144,24 +143,15 @@ def test_tokens_round_trip_and_their_lifetime_is_bounded() -> None:
         customer_tokens.mint("C-1001", CUSTOMER_SECRET, now, timedelta(days=2))
 
 
-def run_cli(*args: str, secret: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "CANDOR_CUSTOMER_TOKEN_SECRET": secret}
-    return subprocess.run(
-        [sys.executable, "-m", "handoff.cli", "customer-token", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def test_the_cli_mints_a_token_the_hub_accepts(tmp_path: Path) -> None:
+    made = run_cli(
+        tmp_path, "customer-token", "C-1004", "--minutes", "10", CANDOR_CUSTOMER_TOKEN_SECRET=CUSTOMER_SECRET
     )
-
-
-def test_the_cli_mints_a_token_the_hub_accepts() -> None:
-    made = run_cli("C-1004", "--minutes", "10", secret=CUSTOMER_SECRET)
     assert made.returncode == 0, made.stderr
     assert customer_tokens.verify(made.stdout.strip(), CUSTOMER_SECRET, models.utcnow()) == "C-1004"
-    missing = run_cli("C-1004", secret="")
+    missing = run_cli(tmp_path, "customer-token", "C-1004", CANDOR_CUSTOMER_TOKEN_SECRET="")
     assert missing.returncode == 1 and "CANDOR_CUSTOMER_TOKEN_SECRET is not set" in missing.stderr
-    too_long = run_cli("C-1004", "--minutes", "2000", secret=CUSTOMER_SECRET)
+    too_long = run_cli(
+        tmp_path, "customer-token", "C-1004", "--minutes", "2000", CANDOR_CUSTOMER_TOKEN_SECRET=CUSTOMER_SECRET
+    )
     assert too_long.returncode == 1 and "at most" in too_long.stderr
