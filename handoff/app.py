@@ -12,7 +12,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
-from handoff import blueprints, flows
+from handoff import blueprints, sweeper
 from handoff.errors import HubError, TooManyRequests
 from handoff.flows import Hub
 from handoff.rasa_client import RasaClient
@@ -90,12 +90,12 @@ def create_app(
 
     @app.after_server_start
     async def mark_ready(app: Sanic[Any, Any]) -> None:
-        app.ctx.routing = asyncio.create_task(flows.route_periodically(app.ctx.hub), name="candor-routing")
+        app.ctx.sweeper = asyncio.create_task(sweeper.sweep_periodically(app.ctx.hub), name="candor-sweeper")
         app.ctx.ready = True
 
     @app.before_server_stop
-    async def stop_routing(app: Sanic[Any, Any]) -> None:
-        task: asyncio.Task[None] | None = getattr(app.ctx, "routing", None)
+    async def stop_sweeping(app: Sanic[Any, Any]) -> None:
+        task: asyncio.Task[None] | None = getattr(app.ctx, "sweeper", None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

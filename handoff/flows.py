@@ -47,7 +47,6 @@ __all__ = [
     "queue_notice",
     "record_compensation",
     "route",
-    "route_periodically",
     "to_channel",
     "transfer",
 ]
@@ -276,14 +275,6 @@ async def route(hub: Hub) -> None:
             logger.info("conversation %s assigned to %s", conversation_id, agent.username)
     except Exception:  # the request that triggered routing has succeeded; routing must not undo that
         logger.exception("routing failed; waiting conversations stay queued")
-
-
-async def route_periodically(hub: Hub) -> None:
-    """Route every CANDOR_ROUTING_INTERVAL seconds, for what no event announces: a conversation that has waited
-    long enough for any agent, an agent whose console went quiet. Runs until cancelled."""
-    while True:
-        await asyncio.sleep(hub.settings.routing_interval)
-        await route(hub)
 
 
 async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any]:

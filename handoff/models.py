@@ -1,4 +1,4 @@
-"""The hub's tables (SQLAlchemy 2 ORM). Only handoff.repository imports this module."""
+"""The hub's tables (SQLAlchemy 2 ORM). Only handoff.repository reads and writes them (others use utcnow)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,9 @@ class Conversation(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_customer_message_at: Mapped[datetime | None]
+    # Set when the customer went quiet while waiting for or talking with a person (unresolved-silent: never
+    # closed for it, listed for follow-up); cleared when they write again.
+    silent_since: Mapped[datetime | None]
 
 
 class Message(Base):
@@ -178,6 +181,7 @@ class Escalation(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     transfers: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     apologies: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # the bot's, [{"text", "at"}]
+    wait_alerted_at: Mapped[datetime | None]  # when its wait in the queue raised the supervisors' alert
     summary: Mapped[str] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
     frustration: Mapped[list[Any]] = mapped_column(default=list)

@@ -149,6 +149,12 @@ ROUTES = [
         "up to 500): who did what and when",
         auth="agent",
     ),
+    Route(
+        "GET",
+        "/api/agent/wait-alerts",
+        "Supervisors (403 otherwise): conversations still waiting whose wait passed CANDOR_WAIT_ALERT_SECONDS",
+        auth="agent",
+    ),
     Route("GET", "/api/agent/customers/{customer_id}", "A customer of the directory", auth="agent"),
     Route("GET", "/api/agent/incidents", "All incidents", auth="agent"),
     Route("POST", "/api/agent/incidents", "Open an incident (answers 201 with it)", IncidentBody, "agent"),

@@ -176,6 +176,7 @@ class QueueItem:
     state: str
     skills: list[str]
     team: str | None
+    silent_since: datetime | None  # the customer went quiet (unresolved-silent)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -190,6 +191,7 @@ class QueueItem:
             "state": self.state,
             "skills": self.skills,
             "team": self.team,
+            "silent_since": self.silent_since.isoformat() if self.silent_since else None,
         }
 
 
@@ -871,6 +873,146 @@ class Repository:
                 given.append((conversation_id, cast(Agent, _agent(row))))
             return given
 
+    # Time rules (handoff/sweeper.py): each a conditional write, so hubs sweeping at once act once ----------
+
+    async def time_out_unanswered(self, now: datetime, after: timedelta, notice: str) -> list[tuple[int, str]]:
+        """Conversations given to an agent `after` ago or more who has not written in them since: back to the
+        queue with their priority and waiting time, the customer told `notice`, and the agent set away (so
+        routing does not hand it straight back); the (conversation id, agent) pairs. A message of the agent at
+        the same moment wins (the conversation row changed: left alone)."""
+        async with self._transaction() as session:
+            rows = (
+                await session.execute(
+                    select(models.Conversation.id, models.Conversation.updated_at, models.Escalation, models.Agent)
+                    .join(models.Escalation, models.Escalation.conversation_id == models.Conversation.id)
+                    .join(models.Agent, models.Agent.id == models.Conversation.agent_id)
+                    .where(
+                        models.Conversation.state == "agent",
+                        models.Escalation.state == "agent",
+                        models.Escalation.claimed_at <= now - after,
+                    )
+                )
+            ).all()
+            back: list[tuple[int, str]] = []
+            for conversation_id, updated_at, escalation, agent in rows:
+                answered = await session.scalar(
+                    select(func.count())
+                    .select_from(models.Message)
+                    .where(
+                        models.Message.conversation_id == conversation_id,
+                        models.Message.role == "agent",
+                        models.Message.created_at >= escalation.claimed_at,
+                    )
+                )
+                if answered:
+                    continue
+                moved = await session.execute(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.id == conversation_id,
+                        models.Conversation.state == "agent",
+                        models.Conversation.agent_id == agent.id,
+                        models.Conversation.updated_at == updated_at,
+                    )
+                    .values(state="queued", agent_id=None, updated_at=now)
+                )
+                if not _rowcount(moved):
+                    continue
+                waited = int((now - (escalation.claimed_at or now)).total_seconds())
+                escalation.state, escalation.agent_id, escalation.claimed_at = "queued", None, None
+                session.add(
+                    models.Message(
+                        conversation_id=conversation_id, role="system", text=notice, extra={}, created_at=now
+                    )
+                )
+                self._audit(
+                    session, "hub:sweeper", "assignment_timed_out", conversation_id, agent=agent.username, after=waited
+                )
+                if agent.presence == "online":  # evidently not at the console: routing gives them nothing more
+                    self._audit(
+                        session,
+                        "hub:sweeper",
+                        "presence_changed",
+                        None,
+                        before="online",
+                        after="away",
+                        agent=agent.username,
+                    )
+                    agent.presence = "away"
+                back.append((conversation_id, agent.username))
+            return back
+
+    async def mark_silent(self, now: datetime, after: timedelta) -> list[int]:
+        """Conversations with an agent whose customer has not answered the agent's last message for `after`:
+        marked silent (unresolved-silent), never closed for it; the ids marked now."""
+        last_agent_message = (
+            select(func.max(models.Message.created_at))
+            .where(models.Message.conversation_id == models.Conversation.id, models.Message.role == "agent")
+            .scalar_subquery()
+        )
+        async with self._transaction() as session:
+            marked = (
+                await session.scalars(
+                    update(models.Conversation)
+                    .where(
+                        models.Conversation.state == "agent",
+                        models.Conversation.silent_since.is_(None),
+                        last_agent_message <= now - after,
+                        or_(
+                            models.Conversation.last_customer_message_at.is_(None),
+                            models.Conversation.last_customer_message_at < last_agent_message,
+                        ),
+                    )
+                    .values(silent_since=now)
+                    .returning(models.Conversation.id)
+                )
+            ).all()
+            for conversation_id in marked:
+                self._audit(session, "hub:sweeper", "marked_silent", conversation_id, after=int(after.total_seconds()))
+            return list(marked)
+
+    async def raise_wait_alerts(self, now: datetime, after: timedelta) -> list[int]:
+        """Escalations waiting in the queue for `after` or more, not alerted yet: alerted now (audit
+        `wait_alert`, the supervisors' event); their conversation ids."""
+        async with self._transaction() as session:
+            alerted = (
+                await session.execute(
+                    update(models.Escalation)
+                    .where(
+                        models.Escalation.state == "queued",
+                        models.Escalation.wait_alerted_at.is_(None),
+                        models.Escalation.created_at <= now - after,
+                    )
+                    .values(wait_alerted_at=now)
+                    .returning(models.Escalation.conversation_id, models.Escalation.created_at)
+                )
+            ).all()
+            for conversation_id, created_at in alerted:
+                waited = int((now - created_at).total_seconds())
+                self._audit(session, "hub:sweeper", "wait_alert", conversation_id, waited_seconds=waited)
+            return [conversation_id for conversation_id, _ in alerted]
+
+    async def wait_alerts(self, now: datetime) -> list[dict[str, Any]]:
+        """The conversations still waiting whose wait raised an alert, longest waiting first."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(models.Escalation, models.Conversation.sender)
+                .join(models.Conversation, models.Conversation.id == models.Escalation.conversation_id)
+                .where(models.Escalation.state == "queued", models.Escalation.wait_alerted_at.is_not(None))
+                .order_by(models.Escalation.created_at)
+            )
+            return [
+                {
+                    "conversation_id": e.conversation_id,
+                    "sender": sender,
+                    "reason": e.reason,
+                    "priority": service.effective_priority(e.priority, e.created_at, now),
+                    "waiting_seconds": int((now - e.created_at).total_seconds()),
+                    "alerted_at": e.wait_alerted_at.isoformat() if e.wait_alerted_at else None,
+                }
+                for e, sender in rows
+            ]
+
     async def transfer(
         self, conversation_id: int, agent: Agent, body: TransferBody, notice: Callable[[str], str]
     ) -> Conversation:
@@ -1009,6 +1151,9 @@ class Repository:
                 row.state = service.check_transition("reopen", row.state)
                 row.agent_id = None
                 self._audit(session, actor, "reopened", row.id)
+            if row.silent_since is not None:
+                row.silent_since = None
+                self._audit(session, actor, "no_longer_silent", row.id)
             row.last_customer_message_at = now
             row.updated_at = now
             message = models.Message(
@@ -1244,6 +1389,7 @@ class Repository:
                     state=escalation.state,
                     skills=list(escalation.skills),
                     team=escalation.team,
+                    silent_since=conversation.silent_since,
                 )
                 if escalation.state == "queued":
                     key = service.Queued(conversation.id, escalation.priority, escalation.created_at)

@@ -12,6 +12,7 @@ __all__ = ["ROOT", "Settings", "SettingsError", "customer_token_secret"]
 ROOT = Path(__file__).resolve().parent.parent
 MIN_TOKEN_LENGTH = 16
 MIN_SECRET_LENGTH = 32
+WEEK = 7 * 86400.0
 
 
 class SettingsError(RuntimeError):
@@ -36,7 +37,10 @@ class Settings:
     assignment: str  # "auto": the hub gives waiting conversations to agents; "claim": agents take them
     alertmanager_token: str | None  # Alertmanager's own bearer token; None: it uses the service token
     skills_wait: float  # seconds a conversation waits for an agent with its skills, then any agent will do
-    routing_interval: float  # seconds between routing rounds of the hub's own (besides those events start)
+    sweep_interval: float  # seconds between the hub's rounds of time rules and routing (handoff/sweeper.py)
+    agent_answer_seconds: float  # an agent given a conversation who has not written in it this long loses it
+    silent_after_seconds: float  # a customer who has not answered the agent this long: unresolved-silent
+    wait_alert_seconds: float  # waiting in the queue this long raises the supervisors' alert
 
     @property
     def monitoring_token(self) -> str:
@@ -72,8 +76,11 @@ class Settings:
             login_rate=_per_minute(env, "CANDOR_LOGIN_RATE", 10),
             assignment=_choice(env, "CANDOR_ASSIGNMENT", ("auto", "claim")),
             alertmanager_token=_token(env, "CANDOR_ALERTMANAGER_TOKEN"),
-            skills_wait=_seconds(env, "CANDOR_SKILLS_WAIT_SECONDS", 180.0, maximum=86400),
-            routing_interval=_seconds(env, "CANDOR_ROUTING_INTERVAL", 15.0),
+            skills_wait=_seconds(env, "CANDOR_SKILLS_WAIT_SECONDS", 180.0, maximum=WEEK),
+            sweep_interval=_seconds(env, "CANDOR_SWEEP_INTERVAL", 15.0),
+            agent_answer_seconds=_seconds(env, "CANDOR_AGENT_ANSWER_SECONDS", 120.0, maximum=WEEK),
+            silent_after_seconds=_seconds(env, "CANDOR_SILENT_AFTER_SECONDS", 1800.0, maximum=WEEK),
+            wait_alert_seconds=_seconds(env, "CANDOR_WAIT_ALERT_SECONDS", 300.0, maximum=WEEK),
         )
 
     @property

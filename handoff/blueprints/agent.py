@@ -8,7 +8,7 @@ from datetime import timedelta
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import compensations, flows
+from handoff import compensations, flows, models
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
@@ -155,6 +155,14 @@ async def audit(request: Request) -> HTTPResponse:
         conversation_id if conversation_id >= 0 else None, query_int(request, "after"), limit
     )
     return json({"entries": entries})
+
+
+@bp.get("/wait-alerts")
+async def wait_alerts(request: Request) -> HTTPResponse:
+    """Supervisors: the conversations still waiting whose wait raised an alert (handoff/sweeper.py)."""
+    if _agent(request).role != "supervisor":
+        raise Forbidden("waiting alerts are for supervisors")
+    return json({"alerts": await hub_of(request).repository.wait_alerts(models.utcnow())})
 
 
 @bp.get("/customers/<customer_id:str>")

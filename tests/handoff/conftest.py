@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 
 from handoff import customer_tokens, models
 from handoff.app import create_app
+from handoff.flows import Hub
 from handoff.repository import Repository
 from handoff.settings import ROOT, Settings
 
@@ -244,6 +245,7 @@ class RunningHub:
     url: str
     repository: Repository
     client: httpx.AsyncClient
+    core: Hub  # the app's flows object (app.ctx.hub), for tests that call a flow directly
 
     async def say(
         self, sender: str, text: str, customer_id: str | None = "C-1001", message_id: str | None = None
@@ -333,7 +335,9 @@ async def start_hub(make_settings: Callable[..., Settings]) -> AsyncIterator[Cal
             await server.after_stop()
 
         stops.append(stop)
-        return RunningHub(settings=settings, url=url, repository=app.ctx.hub.repository, client=client)
+        return RunningHub(
+            settings=settings, url=url, repository=app.ctx.hub.repository, client=client, core=app.ctx.hub
+        )
 
     yield start
     for stop in reversed(stops):

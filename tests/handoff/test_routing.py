@@ -285,7 +285,7 @@ async def test_a_conversation_nobody_has_the_skills_for_goes_to_anyone_after_the
         make_settings(
             CANDOR_ASSIGNMENT="auto",
             CANDOR_SKILLS_WAIT_SECONDS="0.6",
-            CANDOR_ROUTING_INTERVAL="0.2",  # the hub's own rounds assign it: no event happens meanwhile
+            CANDOR_SWEEP_INTERVAL="0.2",  # the hub's own rounds assign it: no event happens meanwhile
         )
     )
     await add_agent(hub, "rita", skills=["internet"])
