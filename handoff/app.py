@@ -35,7 +35,7 @@ async def prepare_store(repository: Repository, settings: Settings) -> None:
     logger.info("database %s at revision %s", repository.engine.url.render_as_string(hide_password=True), revision)
     if settings.seed_file is not None:
         seed = load_seed(settings.seed_file)
-        await repository.upsert_seed(seed.customers, seed.incidents, seed.agents)
+        await repository.upsert_seed(seed.customers, seed.incidents, seed.agents, seed.teams)
 
 
 def error_response(request: Request, exception: Exception) -> HTTPResponse:

@@ -57,7 +57,7 @@ def verify(token: object, secret: str, now: datetime) -> str:
             token,
             secret,
             algorithms=[ALGORITHM],  # never "none", never what the token's header asks for
-            options={"require": ["sub", "exp"], "verify_exp": False},
+            options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},  # checked below, at `now`
         )
     except jwt.InvalidTokenError as error:
         raise Unauthorized(f"metadata.customer_token is not valid: {error}") from None
@@ -65,6 +65,8 @@ def verify(token: object, secret: str, now: datetime) -> str:
     if not isinstance(expires, int) or (issued is not None and not isinstance(issued, int)):
         raise Unauthorized("metadata.customer_token is not valid: exp and iat must be whole seconds")
     moment = now.timestamp()
+    if issued is not None and issued > moment + LEEWAY_SECONDS:
+        raise Unauthorized("metadata.customer_token is not valid yet (iat is in the future): check the site's clock")
     if moment > expires + LEEWAY_SECONDS:
         raise Unauthorized("metadata.customer_token has expired: the site must give the chat a new one")
     if expires - (issued if issued is not None else moment) > MAX_LIFETIME.total_seconds():

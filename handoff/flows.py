@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from handoff import models, service
+from handoff import hours, models, service
 from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY, Claim, claim_from
 from handoff.errors import NotFound, RasaUnavailable, Unauthorized
 from handoff.rasa_client import RasaClient
@@ -89,11 +90,30 @@ class Hub:
         )
 
 
-def queue_notice(info: QueueInfo) -> str:
+LEAVE_A_MESSAGE = (
+    "If you'd rather not wait, write your question and an email address here, and the team will get back to you "
+    "by email."
+)
+FOLLOW_UP_TAKEN = (
+    "Thanks. The team will get back to you at {email} if nobody reaches you here first; your conversation also "
+    "stays in the queue."
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def queue_notice(info: QueueInfo, when: str | None = None) -> str:
+    """Where a waiting customer stands, honestly. `when`: when people are back, said in words, if the team is
+    closed now."""
+    if not info.open_now:  # agents of other teams may be online: they do not take this team's conversations
+        back = f"people are back {when}" if when else "no opening time is set for the coming weeks"
+        return (
+            f"The team is closed at the moment; {back}. Your conversation stays in the queue and a person will reply "
+            f"here then. {LEAVE_A_MESSAGE}"
+        )
     if info.agents_online == 0:
         return (
             "Nobody from the team is online at this moment. Your conversation stays in the queue, and a person "
-            "will reply here as soon as someone is available."
+            f"will reply here as soon as someone is available. {LEAVE_A_MESSAGE}"
         )
     ahead = "You're next in line for a person" if info.position <= 1 else f"You're number {info.position} in the queue"
     wait = "a couple of minutes" if info.expected_wait_minutes <= 2 else f"about {info.expected_wait_minutes} minutes"
@@ -118,10 +138,27 @@ def to_channel(message: Message, sender: str) -> dict[str, Any]:
 
 
 async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
-    repo = hub.repository
-    return service.queue_info(
-        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online(), models.utcnow()
+    info, _ = await _queue_info(hub, conversation_id)
+    return info
+
+
+async def _queue_info(hub: Hub, conversation_id: int) -> tuple[QueueInfo, str | None]:
+    """Where the conversation stands in the queue, and when its team is back in words (None: open now)."""
+    repo, now = hub.repository, models.utcnow()
+    info = service.queue_info(
+        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online(), now
     )
+    escalation = await repo.open_escalation(conversation_id)
+    opens_at, zone = hours.opening(await repo.teams(), escalation.team if escalation else None, now)
+    if opens_at == now:
+        return info, None
+    when = hours.spoken(opens_at, zone, now) if opens_at and zone else None
+    return info.model_copy(update={"open_now": False, "opens_at": opens_at}), when
+
+
+async def notice_for(hub: Hub, conversation_id: int) -> str:
+    info, when = await _queue_info(hub, conversation_id)
+    return queue_notice(info, when)
 
 
 async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
@@ -143,11 +180,20 @@ async def _answer(hub: Hub, conversation: Conversation, message: Message, body: 
         undelivered = await hub.repository.take_undelivered_agent_messages(conversation.id)
         answer = [to_channel(m, body.sender) for m in undelivered]
         if conversation.state == "queued" and not answer:
-            notice = queue_notice(await queue_info(hub, conversation.id))
+            info, when = await _queue_info(hub, conversation.id)
+            email = EMAIL.search(body.message)
+            if email and (info.agents_online == 0 or not info.open_now):  # as the notice offered
+                actor = f"customer:{body.sender}"
+                await hub.repository.leave_follow_up(conversation.id, email[0], body.message, actor)
+                notice = FOLLOW_UP_TAKEN.format(email=email[0])
+            else:
+                notice = queue_notice(info, when)
             (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
             answer.append(to_channel(stored, body.sender))
-    if body.message_id is not None:
-        await hub.repository.record_answer(message.id, [m["id"] for m in answer])
+    if body.message_id is not None and not await hub.repository.record_answer(message.id, [m["id"] for m in answer]):
+        # A late retry answered it too (the first request outlived its deadline): both callers get the first answer.
+        first = await hub.repository.answer_of(message.id)
+        return [to_channel(m, body.sender) for m in first or []]
     return answer
 
 
@@ -181,7 +227,7 @@ async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> l
         )
         await hub.repository.escalate(conversation.id, escalation, actor="hub")
         await route(hub)
-        notice = f"{BOT_UNAVAILABLE} {queue_notice(await queue_info(hub, conversation.id))}"
+        notice = f"{BOT_UNAVAILABLE} {await notice_for(hub, conversation.id)}"
         stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
         return [to_channel(m, body.sender) for m in stored]
     items = []
@@ -225,7 +271,7 @@ async def chat_messages(hub: Hub, sender: str, after: int, token: str | None, wa
     queue = await queue_info(hub, conversation.id) if conversation.state == "queued" else None
     return {
         "state": conversation.state,
-        "queue": queue.model_dump() if queue else None,
+        "queue": queue.model_dump(mode="json") if queue else None,
         "messages": [to_channel(m, sender) for m in messages],
     }
 
@@ -285,11 +331,12 @@ async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any
         await route(hub)
         escalation = await hub.repository.open_escalation(conversation.id) or escalation
     if escalation.state == "queued":
-        info = await queue_info(hub, conversation.id)
+        info, when = await _queue_info(hub, conversation.id)
+        notice = queue_notice(info, when)
     else:
         info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
-    notice = queue_notice(info) if escalation.state == "queued" else _WITH_AGENT.format(agent=_name(escalation))
-    return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump(), "notice": notice}
+        notice = _WITH_AGENT.format(agent=_name(escalation))
+    return {"escalation_id": escalation.id, "state": escalation.state, **info.model_dump(mode="json"), "notice": notice}
 
 
 async def record_compensation(hub: Hub, body: CompensationBody) -> tuple[dict[str, Any], bool]:

@@ -20,8 +20,10 @@ __all__ = [
     "Conversation",
     "Customer",
     "Escalation",
+    "FollowUp",
     "Incident",
     "Message",
+    "Team",
 ]
 
 
@@ -118,6 +120,34 @@ class Agent(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     presence: Mapped[str] = mapped_column(String(10), default="offline", server_default="offline")
     last_assigned_at: Mapped[datetime | None]
+
+
+class Team(Base):
+    """A team and its business hours (handoff/hours.py); agents name it in `team`."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"mon": ["08:00-20:00"], ...}
+    holidays: Mapped[list[Any]] = mapped_column(default=list)  # ["2026-12-25", ...]
+
+
+class FollowUp(Base):
+    """A message a waiting customer left with an email address: the team gets back to them."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8), index=True)  # open | done
+    created_at: Mapped[datetime]
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    done_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class AgentSession(Base):

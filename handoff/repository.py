@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+from pydantic import BaseModel
 from sqlalchemy import CursorResult, event, func, or_, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
@@ -52,12 +53,14 @@ from handoff.schemas import (
     Customer,
     Escalation,
     EscalationBody,
+    FollowUp,
     Incident,
     IncidentBody,
     IncidentFacts,
     IncidentFactsBody,
     IncidentUpdateBody,
     Message,
+    Team,
     TransferBody,
 )
 
@@ -233,6 +236,15 @@ def _incident(row: models.Incident) -> Incident:
         resolved_at=row.resolved_at,
         facts=IncidentFacts.model_validate(row.facts),
     )
+
+
+RecordType = TypeVar("RecordType", bound=BaseModel)
+
+
+def _record(kind: type[RecordType], row: models.Base, **more: Any) -> RecordType:
+    """A record from the row's columns of the same names as the record's fields, and `more`."""
+    values = {name: getattr(row, name) for name in kind.model_fields if name not in more and hasattr(row, name)}
+    return kind.model_validate({**values, **more})
 
 
 def _agent_row(seed: AgentSeed, row: models.Agent) -> models.Agent:
@@ -428,13 +440,19 @@ class Repository:
     # Directory --------------------------------------------------------------------------------------
 
     async def upsert_seed(
-        self, customers: Sequence[Customer], incidents: Sequence[Incident], agents: Sequence[AgentSeed]
+        self,
+        customers: Sequence[Customer],
+        incidents: Sequence[Incident],
+        agents: Sequence[AgentSeed],
+        teams: Sequence[Team] = (),
     ) -> None:
         """Insert or update the seed's customers and agents, and insert its incidents that are not stored yet
         (safe to run at every start: an incident edited since, by a person or an alert, stays as it is)."""
         async with self._transaction() as session:
             for c in customers:
                 await session.merge(models.Customer(**c.model_dump()))  # the schema's fields are the row's
+            for t in teams:
+                await session.merge(models.Team(**t.model_dump()))
             for i in incidents:  # added once: after that, people and alerts change them, not restarts
                 if await session.get(models.Incident, i.id) is None:
                     session.add(models.Incident(**i.model_dump()))
@@ -452,7 +470,68 @@ class Repository:
                 customers=len(customers),
                 incidents=len(incidents),
                 agents=len(agents),
+                teams=len(teams),
             )
+
+    async def teams(self) -> list[Team]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(models.Team).order_by(models.Team.name))
+            return [_record(Team, r) for r in rows]
+
+    # Follow-ups -------------------------------------------------------------------------------------
+
+    async def leave_follow_up(self, conversation_id: int, email: str, message: str, actor: str) -> FollowUp:
+        """The customer's message and email for the team to get back to: the conversation's open follow-up,
+        with this message added (a new one if it has none)."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            row = await session.scalar(
+                select(models.FollowUp).where(
+                    models.FollowUp.conversation_id == conversation_id, models.FollowUp.state == "open"
+                )
+            )
+            if row is None:
+                row = models.FollowUp(
+                    conversation_id=conversation_id, email=email, message=message, state="open", created_at=now
+                )
+                session.add(row)
+            else:
+                row.email, row.message = email, f"{row.message}\n{message}"
+            await session.flush()
+            self._audit(session, actor, "follow_up_left", conversation_id, follow_up_id=row.id, email=email)
+            return await self._follow_up(session, row)
+
+    async def _follow_up(self, session: AsyncSession, row: models.FollowUp) -> FollowUp:
+        conversation = await session.get(models.Conversation, row.conversation_id)
+        assert conversation is not None
+        return _record(FollowUp, row, sender=conversation.sender, customer_id=conversation.customer_id)
+
+    async def follow_ups(self, state: str) -> list[FollowUp]:
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(models.FollowUp).where(models.FollowUp.state == state).order_by(models.FollowUp.id)
+                )
+            ).all()
+            return [await self._follow_up(session, r) for r in rows]
+
+    async def finish_follow_up(self, follow_up_id: int, agent: Agent, note: str) -> FollowUp:
+        """Mark an open follow-up done with how the customer was answered; Conflict if it is done already."""
+        now = models.utcnow()
+        async with self._transaction() as session:
+            done = await session.execute(
+                update(models.FollowUp)
+                .where(models.FollowUp.id == follow_up_id, models.FollowUp.state == "open")
+                .values(state="done", done_by=agent.username, done_at=now, note=note)
+            )
+            row = await session.get(models.FollowUp, follow_up_id)
+            if row is None:
+                raise NotFound(f"no follow-up {follow_up_id}")
+            if not _rowcount(done):
+                raise Conflict(f"follow-up {follow_up_id} is done already (by {row.done_by})")
+            self._audit(session, f"agent:{agent.username}", "follow_up_done", row.conversation_id, note=note)
+            await session.refresh(row)
+            return await self._follow_up(session, row)
 
     async def customer(self, customer_id: str) -> Customer | None:
         async with self._sessions() as session:
@@ -881,6 +960,7 @@ class Repository:
         routing does not hand it straight back); the (conversation id, agent) pairs. A message of the agent at
         the same moment wins (the conversation row changed: left alone)."""
         async with self._transaction() as session:
+            await session.execute(select(models.Agent.id).with_for_update())  # agents first, as transfer and routing
             rows = (
                 await session.execute(
                     select(models.Conversation.id, models.Conversation.updated_at, models.Escalation, models.Agent)
@@ -901,6 +981,7 @@ class Repository:
                     .where(
                         models.Message.conversation_id == conversation_id,
                         models.Message.role == "agent",
+                        models.Message.agent_id == agent.id,  # the holder's own answer (not a previous holder's)
                         models.Message.created_at >= escalation.claimed_at,
                     )
                 )
@@ -1022,16 +1103,18 @@ class Repository:
         now = models.utcnow()
         actor = f"agent:{agent.username}"
         async with self._transaction() as session:
-            candidates = await self._candidates(session, lock=True)
-            row = await session.get(models.Conversation, conversation_id)
+            candidates = await self._candidates(session, lock=True)  # agents first, as routing and the sweeper
+            # The rows are locked (PostgreSQL; SQLite's write lock covers it): a handback, resolve or timeout at the
+            # same moment comes strictly before this transfer (which then refuses) or after it.
+            row = await session.get(models.Conversation, conversation_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"no conversation {conversation_id}")
             if row.state != "agent" or (row.agent_id != agent.id and agent.role != "supervisor"):
                 raise Conflict(f"conversation {conversation_id} is not assigned to you (state {row.state})")
             escalation = await session.scalar(
-                select(models.Escalation).where(
-                    models.Escalation.conversation_id == conversation_id, models.Escalation.state == "agent"
-                )
+                select(models.Escalation)
+                .where(models.Escalation.conversation_id == conversation_id, models.Escalation.state == "agent")
+                .with_for_update()
             )
             if escalation is None:
                 raise Conflict(f"conversation {conversation_id} has no open escalation")
@@ -1055,6 +1138,7 @@ class Repository:
                 target_row = await session.get(models.Agent, target.agent_id)
                 assert target_row is not None
                 row.agent_id = escalation.agent_id = target.agent_id
+                escalation.claimed_at = now  # the new holder's time to answer starts now
                 target_row.last_assigned_at = now
                 record["to"] = target.username
                 told = notice(target_row.display_name)
@@ -1170,12 +1254,16 @@ class Repository:
             (stored,) = await self._messages(session, [message])
             return conversation, stored, False
 
-    async def record_answer(self, message_id: int, answer: Sequence[int]) -> None:
-        """The ids of the messages the hub answered customer message `message_id` with (for its retries)."""
+    async def record_answer(self, message_id: int, answer: Sequence[int]) -> bool:
+        """The ids of the messages the hub answered customer message `message_id` with (for its retries); False,
+        changing nothing, if an answer was recorded already (the first one stays)."""
         async with self._transaction() as session:
-            await session.execute(
-                update(models.Message).where(models.Message.id == message_id).values(answer=list(answer))
+            recorded = await session.execute(
+                update(models.Message)
+                .where(models.Message.id == message_id, models.Message.answer.is_(None))
+                .values(answer=list(answer))
             )
+            return bool(_rowcount(recorded))
 
     async def answer_of(self, message_id: int) -> list[Message] | None:
         """The messages customer message `message_id` was answered with, in order; None while unanswered."""

@@ -24,6 +24,8 @@ __all__ = [
     "Customer",
     "Escalation",
     "EscalationBody",
+    "FollowUp",
+    "FollowUpDoneBody",
     "FrustrationPoint",
     "HandbackBody",
     "Incident",
@@ -35,6 +37,7 @@ __all__ = [
     "PresenceBody",
     "QueueInfo",
     "ResolveBody",
+    "Team",
     "Trajectory",
     "TransferBody",
     "WebhookBody",
@@ -220,6 +223,30 @@ class QueueInfo(Record):
     position: int
     expected_wait_minutes: int
     agents_online: int
+    open_now: bool = True  # the team is within its business hours (handoff/hours.py)
+    opens_at: datetime | None = None  # when it is not: when people are back (None: not on a known date)
+
+
+class Team(Record):
+    name: str
+    display_name: str
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: list[str]
+
+
+class FollowUp(Record):
+    id: int
+    conversation_id: int
+    sender: str
+    customer_id: str | None
+    email: str
+    message: str
+    state: Literal["open", "done"]
+    created_at: datetime
+    done_by: str | None
+    done_at: datetime | None
+    note: str | None
 
 
 # Request bodies ------------------------------------------------------------------------------------
@@ -283,6 +310,12 @@ class EscalationBody(Body):
     skills: list[Skill] = Field(default_factory=list, max_length=10)  # every one needed by its agent
     team: TeamName | None = None  # only this team's agents take it
     apologies: list[ApologyNote] = Field(default_factory=list, max_length=50)  # what the bot apologised for
+
+
+class FollowUpDoneBody(Body):
+    """POST /api/agent/follow-ups/{id}/done: how the customer was answered."""
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class PresenceBody(Body):

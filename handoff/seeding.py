@@ -1,4 +1,4 @@
-"""Reading a seed file (YAML): demo customers, incidents and agents, loaded idempotently at start.
+"""Reading a seed file (YAML): demo customers, incidents, agents and teams, loaded idempotently at start.
 
 An incident's `started_at`/`resolved_at` is an ISO 8601 timestamp, or a time relative to loading such
 as `-3h`, `-90m`, `-2d` (a relative start is kept once stored, so restarts do not move it).
@@ -7,17 +7,18 @@ as `-3h`, `-90m`, `-2d` (a relative start is kept once stored, so restarts do no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from handoff.hours import parse_hours
 from handoff.repository import AgentSeed
 from handoff.routing import DEFAULT_CAPACITY, MAX_CAPACITY
-from handoff.schemas import Customer, Incident, Skill, TeamName
+from handoff.schemas import Customer, Incident, Skill, Team, TeamName
 
 __all__ = ["AgentEntry", "Seed", "SeedError", "load_seed", "parse_seed"]
 
@@ -41,11 +42,27 @@ class AgentEntry(BaseModel):
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
 
 
+class TeamEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: TeamName
+    display_name: str
+    timezone: str
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _hours_make_sense(self) -> TeamEntry:
+        parse_hours(self.timezone, self.hours, self.holidays)  # ValueError naming the problem
+        return self
+
+
 @dataclass(frozen=True)
 class Seed:
     customers: list[Customer]
     incidents: list[Incident]
     agents: list[AgentSeed]
+    teams: list[Team] = field(default_factory=list)
 
 
 def _moment(value: Any, now: datetime, where: str) -> Any:
@@ -61,8 +78,11 @@ def parse_seed(document: Any, source: str = "seed", now: datetime | None = None)
     now = now or datetime.now(UTC)
     if not isinstance(document, dict):
         raise SeedError(f"{source}: expected a mapping with customers, incidents and agents")
-    customers, incidents, agents = [], [], []
+    customers, incidents, agents, teams = [], [], [], []
     try:
+        for n, entry in enumerate(document.get("teams") or []):
+            where = f"{source}: teams[{n}]"
+            teams.append(Team(**TeamEntry.model_validate(entry).model_dump()))
         for n, entry in enumerate(document.get("customers") or []):
             where = f"{source}: customers[{n}]"
             customers.append(Customer.model_validate(entry))
@@ -82,7 +102,7 @@ def parse_seed(document: Any, source: str = "seed", now: datetime | None = None)
         if isinstance(error, SeedError):
             raise
         raise SeedError(f"{where}: {error}") from None
-    return Seed(customers, incidents, agents)
+    return Seed(customers, incidents, agents, teams)
 
 
 def load_seed(path: Path, now: datetime | None = None) -> Seed:

@@ -99,7 +99,7 @@ class Stack:
         made = subprocess.run(  # noqa: S603 (our own CLI, fixed arguments)
             [str(HUB_PYTHON), "-m", "handoff.cli", "customer-token", customer_id, "--minutes", str(minutes)],
             cwd=ROOT,
-            env=self._env(),
+            env={**self._env(), **self._hub_env()},
             capture_output=True,
             text=True,
             check=False,
@@ -120,7 +120,6 @@ class Stack:
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "PYTHONUNBUFFERED": "1",
                 "CANDOR_SERVICE_TOKEN": self.service_token,
-                "CANDOR_CUSTOMER_TOKEN_SECRET": self.customer_secret,
                 "CANDOR_HUB_URL": self.hub_url,
                 "CANDOR_HUB_HOST": self.ports.host,
                 "CANDOR_HUB_PORT": str(self.ports.hub),
@@ -130,6 +129,10 @@ class Stack:
         )
         env.update(self.extra_env)
         return env
+
+    def _hub_env(self) -> dict[str, str]:
+        """What only the hub gets: the secret customer tokens are signed with (Rasa and the actions never see it)."""
+        return {"CANDOR_CUSTOMER_TOKEN_SECRET": self.customer_secret}
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.log_path(name).open("ab")
@@ -167,7 +170,7 @@ class Stack:
                 str(ROOT / "credentials.yml"),
             ],
         )
-        self._spawn("hub", [str(HUB_PYTHON), "-m", "handoff"])
+        self._spawn("hub", [str(HUB_PYTHON), "-m", "handoff"], env=self._hub_env())
         try:
             self.wait_ready(timeout)
         except BaseException:

@@ -17,6 +17,7 @@ from handoff.schemas import (
     AgentLogin,
     AgentMessageBody,
     CompensationOverrideBody,
+    FollowUpDoneBody,
     HandbackBody,
     IncidentBody,
     IncidentUpdateBody,
@@ -163,6 +164,22 @@ async def wait_alerts(request: Request) -> HTTPResponse:
     if _agent(request).role != "supervisor":
         raise Forbidden("waiting alerts are for supervisors")
     return json({"alerts": await hub_of(request).repository.wait_alerts(models.utcnow())})
+
+
+@bp.get("/follow-ups")
+async def follow_ups(request: Request) -> HTTPResponse:
+    state = request.args.get("state", "open")
+    if state not in ("open", "done"):
+        raise BadRequest(f"query parameter state must be open or done, got {state!r}")
+    found = await hub_of(request).repository.follow_ups(state)
+    return json({"follow_ups": [f.model_dump(mode="json") for f in found]})
+
+
+@bp.post("/follow-ups/<follow_up_id:int>/done")
+async def follow_up_done(request: Request, follow_up_id: int) -> HTTPResponse:
+    body = body_of(request, FollowUpDoneBody)
+    done = await hub_of(request).repository.finish_follow_up(follow_up_id, _agent(request), body.note)
+    return json({"follow_up": done.model_dump(mode="json")})
 
 
 @bp.get("/customers/<customer_id:str>")

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from handoff.flows import LEAVE_A_MESSAGE
+
 OFFER = {
     "customer_id": "C-1001",
     "incident_id": "INC-2041",
@@ -60,8 +62,10 @@ async def test_escalating_twice_answers_the_same_escalation(hub: Any) -> None:
         "position": 1,
         "expected_wait_minutes": 5,
         "agents_online": 0,
+        "open_now": True,  # the demo seed's support team is always open
+        "opens_at": None,
         "notice": "Nobody from the team is online at this moment. Your conversation stays in the queue, and a "
-        "person will reply here as soon as someone is available.",
+        f"person will reply here as soon as someone is available. {LEAVE_A_MESSAGE}",
     }
     conversation = await hub.repository.conversation_by_sender(sender)
     escalation = await hub.repository.open_escalation(conversation.id)

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from handoff.flows import BOT_UNAVAILABLE
+from handoff.flows import BOT_UNAVAILABLE, LEAVE_A_MESSAGE
 
 APOLOGY = re.compile(r"\b(sorry|apologi[sz]\w*|regret\w*)\b", re.IGNORECASE)
 
@@ -59,7 +59,7 @@ async def test_once_queued_messages_never_reach_rasa(hub: Any, fake_rasa: Any) -
     assert origins(answer) == ["system"]
     assert answer[0]["text"] == (
         "Nobody from the team is online at this moment. Your conversation stays in the queue, and a person "
-        "will reply here as soon as someone is available."
+        f"will reply here as soon as someone is available. {LEAVE_A_MESSAGE}"
     )
     texts = [m.text for m in await hub.repository.messages(conversation_id)]
     assert "hello? anyone there?" in texts  # stored all the same, for the agent
@@ -162,7 +162,13 @@ async def test_chat_poll_returns_what_the_customer_has_not_seen(hub: Any) -> Non
     await hub.escalate(sender)
     poll = (await hub.poll(sender, after)).json()
     assert poll["state"] == "queued"
-    assert poll["queue"] == {"position": 1, "expected_wait_minutes": 5, "agents_online": 0}
+    assert poll["queue"] == {
+        "position": 1,
+        "expected_wait_minutes": 5,
+        "agents_online": 0,
+        "open_now": True,
+        "opens_at": None,
+    }
 
 
 async def test_chat_poll_errors(hub: Any) -> None:

@@ -131,6 +131,16 @@ async def test_a_guessable_or_malformed_sender_is_refused(hub: Any, sender: str)
     assert response.status_code == 400 and "sender" in response.json()["error"]
 
 
+def test_a_site_clock_a_little_ahead_is_allowed_and_one_far_ahead_is_not() -> None:
+    now = models.utcnow().replace(microsecond=0)
+    stamp = int(now.timestamp())
+    ahead = jwt.encode({"sub": "C-1001", "iat": stamp + 20, "exp": stamp + 600}, CUSTOMER_SECRET, algorithm="HS256")
+    assert customer_tokens.verify(ahead, CUSTOMER_SECRET, now) == "C-1001"
+    far = jwt.encode({"sub": "C-1001", "iat": stamp + 120, "exp": stamp + 600}, CUSTOMER_SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized, match="not valid yet"):
+        customer_tokens.verify(far, CUSTOMER_SECRET, now)
+
+
 def test_tokens_round_trip_and_their_lifetime_is_bounded() -> None:
     now = models.utcnow().replace(microsecond=0)  # tokens count whole seconds
     token = customer_tokens.mint("C-1001", CUSTOMER_SECRET, now, timedelta(minutes=5))

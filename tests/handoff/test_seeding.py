@@ -68,7 +68,22 @@ def test_bad_seed_is_refused_with_where(document: Any) -> None:
         parse_seed(document)
 
 
+@pytest.mark.parametrize(
+    ("team", "says"),
+    [
+        ({"name": "night", "display_name": "Night", "timezone": "Mars/Olympus"}, "IANA"),
+        ({"name": "night", "display_name": "Night", "timezone": "UTC", "hours": {"mon": ["22:00-06:00"]}}, "before"),
+        ({"name": "Night Shift", "display_name": "Night", "timezone": "UTC"}, "name"),
+        ({"name": "night", "display_name": "Night", "timezone": "UTC", "open": "always"}, "open"),
+    ],
+)
+def test_a_bad_team_is_refused_naming_it_and_the_problem(team: dict[str, Any], says: str) -> None:
+    with pytest.raises(SeedError, match=rf"(?s)teams\[0\].*{says}"):
+        parse_seed({"teams": [team]})
+
+
 def test_demo_seed_parses() -> None:
     seed = load_seed(DEMO_SEED)
     assert [c.id for c in seed.customers][:2] == ["C-1001", "C-1002"]
     assert {a.username for a in seed.agents} == {"ana", "ben"}
+    assert [(t.name, t.timezone) for t in seed.teams] == [("support", "Europe/Lisbon"), ("billing", "Europe/Lisbon")]

@@ -116,3 +116,24 @@ async def test_the_hubs_own_rounds_apply_the_rules(start_hub: Any, make_settings
         await asyncio.sleep(0.1)
     assert (await hub.repository.conversation(conversation_id)).state == "queued"
     assert "assignment_timed_out" in await actions(hub, conversation_id)
+
+
+async def test_after_a_transfer_the_new_agent_has_the_full_time_and_only_their_own_answer_counts(
+    start_hub: Any, make_settings: Any
+) -> None:
+    hub = await start_hub(make_settings(CANDOR_LOGIN_RATE="1000"))
+    _, conversation_id, ana = await with_agent(hub)
+    await hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/messages", json={"text": "Ana here, passing you on"}, headers=ana
+    )
+    ben = await hub.login("ben")
+    moved = await hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/transfer", json={"to_agent": "ben", "note": "billing"}, headers=ana
+    )
+    assert moved.status_code == 200, moved.text
+    answer_time = timedelta(seconds=hub.settings.agent_answer_seconds)
+    assert (await sweep(hub.core, models.utcnow() + answer_time - timedelta(seconds=5))).timed_out == []
+    swept = await sweep(hub.core, models.utcnow() + answer_time + timedelta(seconds=1))
+    assert swept.timed_out == [conversation_id]  # ana's message before the transfer is not ben's answer
+    me = (await hub.client.get("/api/agent/me", headers=ben)).json()
+    assert me["presence"] == "away"
