@@ -1001,6 +1001,7 @@ class Repository:
                     continue
                 waited = int((now - (escalation.claimed_at or now)).total_seconds())
                 escalation.state, escalation.agent_id, escalation.claimed_at = "queued", None, None
+                escalation.wait_alerted_at = None  # waiting again: a new alert if it waits too long
                 session.add(
                     models.Message(
                         conversation_id=conversation_id, role="system", text=notice, extra={}, created_at=now
@@ -1147,6 +1148,7 @@ class Repository:
                     raise NotFound(f"no team {body.to_team}: no agent belongs to it")
                 row.state, row.agent_id = "queued", None
                 escalation.state, escalation.agent_id, escalation.team = "queued", None, body.to_team
+                escalation.wait_alerted_at = None  # waiting again: a new alert if it waits too long
                 record["to_team"] = body.to_team
                 told = notice(f"the {body.to_team} team")
             row.updated_at = now

@@ -30,6 +30,7 @@ __all__ = ["SESSION_TTL", "bp"]
 
 SESSION_TTL = timedelta(hours=12)
 AUDIT_PAGE, AUDIT_PAGE_MAX = 100, 500
+MAX_ID = 2**31 - 1
 PUBLIC = {"/api/agent/login"}
 
 bp = Blueprint("agent", url_prefix="/api/agent")
@@ -45,6 +46,9 @@ async def require_agent(request: Request) -> None:
         raise Unauthorized("log in first: missing, expired or unknown agent token")
     request.ctx.agent = agent
     request.ctx.token_hash = token_hash(token) if token else ""
+    for name, value in request.match_info.items():  # PostgreSQL's ids end at 2^31 - 1: a larger one names nothing
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(f"no {name.removesuffix('_id').replace('_', '-')} {value}")
 
 
 def _agent(request: Request) -> Agent:

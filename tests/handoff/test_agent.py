@@ -289,3 +289,14 @@ async def test_directory(hub: Any, path: str) -> None:
     response = await hub.client.get(path, headers=headers)
     assert response.status_code == 200
     assert (await hub.client.get("/api/agent/customers/C-0", headers=headers)).status_code == 404
+
+
+async def test_an_id_beyond_the_databases_range_is_404_on_every_backend(hub: Any) -> None:
+    headers = await hub.login("ana")
+    for method, path in [
+        ("GET", "/api/agent/conversations/2147483648"),
+        ("POST", "/api/agent/conversations/9223372036854775807/claim"),
+        ("POST", "/api/agent/compensations/2147483648/approve"),
+    ]:
+        response = await hub.client.request(method, path, headers=headers)
+        assert response.status_code == 404 and "error" in response.json(), (path, response.text)

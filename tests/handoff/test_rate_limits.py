@@ -60,9 +60,7 @@ async def test_a_sender_over_its_rate_gets_429_and_the_message_is_not_stored(
     sender = str(uuid.uuid4())
     for i in range(3):
         await hub.say(sender, f"message {i}")
-    response = await hub.client.post(
-        "/webhooks/rest/webhook", json={"sender": sender, "message": "one too many", "metadata": {}}
-    )
+    response = await hub.post_message(sender, "one too many")  # signed in as C-1001, as the three before
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) == 20
     assert "at most 3 a minute" in response.json()["error"]
@@ -89,3 +87,15 @@ async def test_login_attempts_are_limited_even_with_the_right_password(start_hub
     right = await hub.client.post("/api/agent/login", json={"username": "ana", "password": AGENTS["ana"]})
     assert right.status_code == 429 and "login attempts" in right.json()["error"]
     assert "Retry-After" in right.headers
+
+
+async def test_requests_without_the_customers_token_cannot_use_up_their_share(
+    start_hub: Any, make_settings: Any
+) -> None:
+    hub = await start_hub(make_settings(CANDOR_CUSTOMER_RATE="2"))
+    sender = str(uuid.uuid4())
+    await hub.say(sender, "my internet is down", customer_id="C-1001")  # signed in: the conversation is theirs
+    anonymous = {"sender": sender, "message": "let me in", "metadata": {}}
+    statuses = [(await hub.client.post("/webhooks/rest/webhook", json=anonymous)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]  # refused, then limited: on their own count
+    await hub.say(sender, "still down", customer_id="C-1001")  # the customer's second of two: still allowed

@@ -137,3 +137,15 @@ async def test_after_a_transfer_the_new_agent_has_the_full_time_and_only_their_o
     assert swept.timed_out == [conversation_id]  # ana's message before the transfer is not ben's answer
     me = (await hub.client.get("/api/agent/me", headers=ben)).json()
     assert me["presence"] == "away"
+
+
+async def test_a_conversation_queued_again_can_raise_a_new_alert(hub: Any) -> None:
+    _, conversation_id = await hub.queued_conversation()
+    wait = timedelta(seconds=hub.settings.wait_alert_seconds)
+    assert (await sweep(hub.core, models.utcnow() + wait + timedelta(seconds=1))).wait_alerts == [conversation_id]
+    headers = await hub.login("ana")
+    await hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers=headers)
+    answer_time = timedelta(seconds=hub.settings.agent_answer_seconds)
+    later = models.utcnow() + max(answer_time, wait) + timedelta(seconds=1)
+    swept = await sweep(hub.core, later)  # ana did not answer: back in the queue, waiting again
+    assert swept.timed_out == [conversation_id] and swept.wait_alerts == [conversation_id]
