@@ -48,6 +48,7 @@ __all__ = [
     "queue_notice",
     "record_compensation",
     "route",
+    "tell_queue_changes",
     "to_channel",
     "transfer",
 ]
@@ -158,7 +159,26 @@ async def _queue_info(hub: Hub, conversation_id: int) -> tuple[QueueInfo, str | 
 
 async def notice_for(hub: Hub, conversation_id: int) -> str:
     info, when = await _queue_info(hub, conversation_id)
+    await hub.repository.record_told(conversation_id, info.position, info.expected_wait_minutes)
     return queue_notice(info, when)
+
+
+async def tell_queue_changes(hub: Hub) -> list[int]:
+    """Tell each waiting customer their new place and wait when these changed a lot since they were last told
+    (service.worth_telling), with agents online to make them mean something; the conversations told."""
+    repo, now = hub.repository, models.utcnow()
+    online = await repo.agents_online()
+    if not online:
+        return []
+    queued, handle_times = await repo.queued(), await repo.handle_times()
+    told_now = []
+    for conversation_id, told in (await repo.told()).items():
+        info = service.queue_info(conversation_id, queued, handle_times, online, now)
+        if service.worth_telling(told, info):
+            await repo.add_messages(conversation_id, "system", [(f"An update: {queue_notice(info)}", {})])
+            await repo.record_told(conversation_id, info.position, info.expected_wait_minutes)
+            told_now.append(conversation_id)
+    return told_now
 
 
 async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
@@ -188,6 +208,7 @@ async def _answer(hub: Hub, conversation: Conversation, message: Message, body: 
                 notice = FOLLOW_UP_TAKEN.format(email=email[0])
             else:
                 notice = queue_notice(info, when)
+                await hub.repository.record_told(conversation.id, info.position, info.expected_wait_minutes)
             (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
             answer.append(to_channel(stored, body.sender))
     if body.message_id is not None and not await hub.repository.record_answer(message.id, [m["id"] for m in answer]):
@@ -332,7 +353,8 @@ async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any
         escalation = await hub.repository.open_escalation(conversation.id) or escalation
     if escalation.state == "queued":
         info, when = await _queue_info(hub, conversation.id)
-        notice = queue_notice(info, when)
+        notice = queue_notice(info, when)  # the bot says it to the customer
+        await hub.repository.record_told(conversation.id, info.position, info.expected_wait_minutes)
     else:
         info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
         notice = _WITH_AGENT.format(agent=_name(escalation))

@@ -212,6 +212,8 @@ class Escalation(Base):
     transfers: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     apologies: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")  # the bot's, [{"text", "at"}]
     wait_alerted_at: Mapped[datetime | None]  # when its wait in the queue raised the supervisors' alert
+    told_position: Mapped[int | None]  # the queue position and expected wait (minutes) the customer was last told
+    told_wait: Mapped[int | None]
     summary: Mapped[str] = mapped_column(Text)
     problem: Mapped[str | None] = mapped_column(Text)
     frustration: Mapped[list[Any]] = mapped_column(default=list)

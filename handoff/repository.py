@@ -1074,6 +1074,25 @@ class Repository:
                 self._audit(session, "hub:sweeper", "wait_alert", conversation_id, waited_seconds=waited)
             return [conversation_id for conversation_id, _ in alerted]
 
+    async def record_told(self, conversation_id: int, position: int, wait: int) -> None:
+        """The queue position and expected wait the waiting customer was just told."""
+        async with self._transaction() as session:
+            await session.execute(
+                update(models.Escalation)
+                .where(models.Escalation.conversation_id == conversation_id, models.Escalation.state == "queued")
+                .values(told_position=position, told_wait=wait)
+            )
+
+    async def told(self) -> dict[int, tuple[int, int] | None]:
+        """For every waiting conversation: the position and wait its customer was last told (None: nothing yet)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    models.Escalation.conversation_id, models.Escalation.told_position, models.Escalation.told_wait
+                ).where(models.Escalation.state == "queued")
+            )
+            return {c: (p, w) if p is not None and w is not None else None for c, p, w in rows}
+
     async def wait_alerts(self, now: datetime) -> list[dict[str, Any]]:
         """The conversations still waiting whose wait raised an alert, longest waiting first."""
         async with self._sessions() as session:

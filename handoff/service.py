@@ -26,6 +26,7 @@ __all__ = [
     "priority",
     "queue_info",
     "queue_order",
+    "worth_telling",
 ]
 
 DEFAULT_HANDLE_TIME = timedelta(minutes=5)
@@ -142,6 +143,17 @@ def queue_info(
         expected_wait_minutes=expected_wait_minutes(position, handle_times, agents_online),
         agents_online=agents_online,
     )
+
+
+def worth_telling(told: tuple[int, int] | None, now: QueueInfo) -> bool:
+    """Whether a waiting customer who was told `told` (position, expected wait in minutes) should hear `now`:
+    they moved up at least 3 places or half the way, or the wait changed by half and at least 3 minutes."""
+    if told is None:
+        return False  # they have been told nothing yet: the escalation's notice comes first
+    position, wait = told
+    moved = position - now.position >= 3 or (position > 1 and now.position <= position // 2)
+    changed = abs(now.expected_wait_minutes - wait) >= max(3, wait / 2)
+    return moved or changed
 
 
 def _is_open(incident: Incident) -> bool:

@@ -7,7 +7,9 @@ Each round, in this order:
    CANDOR_SILENT_AFTER_SECONDS is marked silent (unresolved-silent): never closed for it, listed for follow-up;
 3. an escalation waiting in the queue for CANDOR_WAIT_ALERT_SECONDS raises the supervisors' alert, once;
 4. routing (handoff/flows.route), for what no event announces: a conversation whose skills no longer count,
-   one a rule above put back in the queue.
+   one a rule above put back in the queue;
+5. a waiting customer whose place or expected wait changed a lot since they were last told is told again
+   (service.worth_telling), when agents are online.
 Every rule is a conditional write in the database, so several hubs sweeping one database act once.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handoff import models
-from handoff.flows import Hub, route
+from handoff.flows import Hub, route, tell_queue_changes
 
 __all__ = ["ANSWER_TIMED_OUT", "Swept", "sweep", "sweep_periodically"]
 
@@ -38,6 +40,7 @@ class Swept:
     timed_out: list[int]
     silent: list[int]
     wait_alerts: list[int]
+    told: list[int]  # waiting customers told their new place and wait
 
 
 async def sweep(hub: Hub, now: datetime | None = None) -> Swept:
@@ -54,7 +57,8 @@ async def sweep(hub: Hub, now: datetime | None = None) -> Swept:
             "conversation %s has waited %s s or more for a person", conversation_id, settings.wait_alert_seconds
         )
     await route(hub)
-    return Swept([c for c, _ in timed_out], silent, alerts)
+    updated = await tell_queue_changes(hub)
+    return Swept([c for c, _ in timed_out], silent, alerts, updated)
 
 
 async def sweep_periodically(hub: Hub) -> None:
