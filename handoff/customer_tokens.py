@@ -96,11 +96,11 @@ ANONYMOUS = Claim()
 
 
 def claim_from(
-    token: object, customer_id: object, *, secret: str | None, trust_customer_id: bool, now: datetime
+    token: object, customer_id: object, *, secret: str | None, trust_customer_id: bool, required: bool, now: datetime
 ) -> Claim:
     """The claim of a request carrying `token` (metadata.customer_token or a bearer token; None when
-    absent) and `customer_id` (metadata.customer_id); Unauthorized for a token that does not verify."""
-    required = secret is not None and not trust_customer_id
+    absent) and `customer_id` (metadata.customer_id); `required`: the hub checks tokens
+    (Settings.checks_customer_tokens). Unauthorized for a token that does not verify."""
     if token is not None:
         if secret is None:
             raise Unauthorized(

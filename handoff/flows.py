@@ -87,6 +87,7 @@ class Hub:
             customer_id,
             secret=settings.customer_token_secret,
             trust_customer_id=settings.trust_customer_id,
+            required=settings.checks_customer_tokens,
             now=models.utcnow(),
         )
 
@@ -170,10 +171,10 @@ async def tell_queue_changes(hub: Hub) -> list[int]:
     online = await repo.agents_online()
     if not online:
         return []
-    queued, handle_times = await repo.queued(), await repo.handle_times()
+    positions, handle_times = service.queue_positions(await repo.queued(), now), await repo.handle_times()
     told_now = []
     for conversation_id, told in (await repo.told()).items():
-        info = service.queue_info(conversation_id, queued, handle_times, online, now)
+        info = service.queue_info_at(positions.get(conversation_id, 1), handle_times, online)
         if service.worth_telling(told, info):
             await repo.add_messages(conversation_id, "system", [(f"An update: {queue_notice(info)}", {})])
             await repo.record_told(conversation_id, info.position, info.expected_wait_minutes)
@@ -181,10 +182,9 @@ async def tell_queue_changes(hub: Hub) -> list[int]:
     return told_now
 
 
-async def customer_message(hub: Hub, body: WebhookBody) -> list[dict[str, Any]]:
+async def customer_message(hub: Hub, body: WebhookBody, claim: Claim) -> list[dict[str, Any]]:
     """POST /webhooks/rest/webhook: store first, then the bot or the queue answers; a retry of a message
     (the same metadata.message_id) gets the first answer and is not a new turn."""
-    claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
     conversation, message, stored_before = await hub.repository.receive_customer_message(
         body.sender, body.message, claim, body.message_id
     )

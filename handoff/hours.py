@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handoff.schemas import Team
@@ -90,6 +91,12 @@ def next_open(hours: Hours, now: datetime) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=256)
+def _parsed(zone: str, weekly: tuple[tuple[str, tuple[str, ...]], ...], holidays: tuple[str, ...]) -> Hours:
+    """parse_hours of a team as stored (teams were checked when the seed was loaded), once per distinct value."""
+    return parse_hours(zone, dict(weekly), holidays)
+
+
 def opening(teams: Sequence[Team], team: str | None, now: datetime) -> tuple[datetime | None, ZoneInfo | None]:
     """When people are there for a conversation of `team` (or of any team, when it names none): `now` when open
     now, the next opening, or None when there is none within a year; with the zone to say it in. No team
@@ -99,7 +106,7 @@ def opening(teams: Sequence[Team], team: str | None, now: datetime) -> tuple[dat
         return now, None
     times = []
     for t in chosen:
-        hours = parse_hours(t.timezone, t.hours, t.holidays)
+        hours = _parsed(t.timezone, tuple((day, tuple(spans)) for day, spans in t.hours.items()), tuple(t.holidays))
         times.append((next_open(hours, now), hours.zone))
     known = [(at, zone) for at, zone in times if at is not None]
     return min(known, key=lambda pair: pair[0]) if known else (None, None)

@@ -876,13 +876,21 @@ class Repository:
             for a in agents
         ]
 
-    async def _set_presence(self, session: AsyncSession, agent: Agent, presence: str) -> None:
+    async def _set_presence(self, session: AsyncSession, agent: Agent, presence: str, actor: str | None = None) -> None:
+        """Set the agent's presence, audited with before and after; `actor` when it is not the agent (the hub)."""
         row = await session.get(models.Agent, agent.id)
         if row is None:
             raise NotFound(f"no agent {agent.username}")
         if row.presence != presence:
+            by = {"agent": agent.username} if actor else {}
             self._audit(
-                session, f"agent:{agent.username}", "presence_changed", None, before=row.presence, after=presence
+                session,
+                actor or f"agent:{agent.username}",
+                "presence_changed",
+                None,
+                before=row.presence,
+                after=presence,
+                **by,
             )
             row.presence = presence
 
@@ -1011,16 +1019,7 @@ class Repository:
                     session, "hub:sweeper", "assignment_timed_out", conversation_id, agent=agent.username, after=waited
                 )
                 if agent.presence == "online":  # evidently not at the console: routing gives them nothing more
-                    self._audit(
-                        session,
-                        "hub:sweeper",
-                        "presence_changed",
-                        None,
-                        before="online",
-                        after="away",
-                        agent=agent.username,
-                    )
-                    agent.presence = "away"
+                    await self._set_presence(session, cast(Agent, _agent(agent)), "away", actor="hub:sweeper")
                 back.append((conversation_id, agent.username))
             return back
 

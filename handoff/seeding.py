@@ -42,12 +42,12 @@ class AgentEntry(BaseModel):
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
 
 
-class TeamEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TeamEntry(Team):
+    """A team as the seed file writes it: the record's fields, checked (its name, its hours), nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: TeamName
-    display_name: str
-    timezone: str
     hours: dict[str, list[str]] = Field(default_factory=dict)
     holidays: list[str] = Field(default_factory=list)
 
@@ -78,11 +78,12 @@ def parse_seed(document: Any, source: str = "seed", now: datetime | None = None)
     now = now or datetime.now(UTC)
     if not isinstance(document, dict):
         raise SeedError(f"{source}: expected a mapping with customers, incidents and agents")
-    customers, incidents, agents, teams = [], [], [], []
+    customers, incidents, agents = [], [], []
+    teams: list[Team] = []
     try:
         for n, entry in enumerate(document.get("teams") or []):
             where = f"{source}: teams[{n}]"
-            teams.append(Team(**TeamEntry.model_validate(entry).model_dump()))
+            teams.append(TeamEntry.model_validate(entry))
         for n, entry in enumerate(document.get("customers") or []):
             where = f"{source}: customers[{n}]"
             customers.append(Customer.model_validate(entry))

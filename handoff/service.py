@@ -25,7 +25,9 @@ __all__ = [
     "incident_for",
     "priority",
     "queue_info",
+    "queue_info_at",
     "queue_order",
+    "queue_positions",
     "worth_telling",
 ]
 
@@ -128,6 +130,19 @@ def expected_wait_minutes(position: int, handle_times: Sequence[timedelta], agen
     return max(0, math.ceil(minutes))
 
 
+def queue_positions(queued: Iterable[Queued], now: datetime) -> dict[int, int]:
+    """Conversation id -> its place in the queue (1 = next)."""
+    return {q.conversation_id: place for place, q in enumerate(queue_order(queued, now), start=1)}
+
+
+def queue_info_at(position: int, handle_times: Sequence[timedelta], agents_online: int) -> QueueInfo:
+    return QueueInfo(
+        position=position,
+        expected_wait_minutes=expected_wait_minutes(position, handle_times, agents_online),
+        agents_online=agents_online,
+    )
+
+
 def queue_info(
     conversation_id: int,
     queued: Iterable[Queued],
@@ -136,13 +151,8 @@ def queue_info(
     now: datetime,
 ) -> QueueInfo:
     """Where `conversation_id` stands in the queue (position 1 when it is not found: it is next)."""
-    order = [q.conversation_id for q in queue_order(queued, now)]
-    position = order.index(conversation_id) + 1 if conversation_id in order else 1
-    return QueueInfo(
-        position=position,
-        expected_wait_minutes=expected_wait_minutes(position, handle_times, agents_online),
-        agents_online=agents_online,
-    )
+    position = queue_positions(queued, now).get(conversation_id, 1)
+    return queue_info_at(position, handle_times, agents_online)
 
 
 def worth_telling(told: tuple[int, int] | None, now: QueueInfo) -> bool:

@@ -28,7 +28,7 @@ async def webhook(request: Request) -> HTTPResponse:
     # the signed-in customer's share.
     claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
     hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
-    return json(await flows.customer_message(hub, body))
+    return json(await flows.customer_message(hub, body, claim))
 
 
 @bp.get("/api/chat/<sender:str>/messages")
