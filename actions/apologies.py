@@ -8,6 +8,8 @@
 - After a request for plain talk (slot `apologies_stopped`, or this very message): facts and next
   steps only, with no apology words.
 - Every answer ends by offering a person, so the slot `handoff_offered` is set: "yes" hands off.
+- After an agent handed the conversation back, the first answer says where the person left it, once
+  (`actions.handback`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from actions.base import PERSON_BUTTONS, CandorAction
 from actions.compensation_policy import customer_affected
 from actions.composition import IncidentFacts, Moment, compose_apology, compose_offer_person, compose_plain_update
 from actions.conversation import first_contact, latest_frustration, latest_problem
+from actions.handback import with_picking_up
 from actions.problems import Problem, describe_problem
 
 __all__ = ["ActionApologize", "ActionStopApologizing", "apology_for", "relevant_facts"]
@@ -78,11 +81,13 @@ class ActionApologize(CandorAction):
         ]
         if problem is None:
             # Venting with no problem named yet: ask what it is, plainly.
-            dispatcher.utter_message(
-                text="Tell me what's gone wrong (which service, since when) and I'll check it against what we know. "
-                "Or say 'person' and I'll get you one of the team."
+            text, said = with_picking_up(
+                "Tell me what's gone wrong (which service, since when) and I'll check it against what we know. "
+                "Or say 'person' and I'll get you one of the team.",
+                tracker,
             )
-            return events
+            dispatcher.utter_message(text=text)
+            return [*events, *said]
 
         context = await self.context(tracker)
         facts = relevant_facts(problem, context.get("incident"), context.get("customer"))
@@ -92,12 +97,14 @@ class ActionApologize(CandorAction):
         offered = SlotSet("handoff_offered", True)
 
         if acknowledged and frustrated:
-            dispatcher.utter_message(text=compose_offer_person(problem), buttons=PERSON_BUTTONS)
-            return [*events, offered]
+            text, said = with_picking_up(compose_offer_person(problem), tracker)
+            dispatcher.utter_message(text=text, buttons=PERSON_BUTTONS)
+            return [*events, *said, offered]
         now = datetime.now(timezone.utc)
         if acknowledged or self.plain_talk(tracker):
-            dispatcher.utter_message(text=compose_plain_update(problem, facts, tracker.sender_id, now))
-            return [*events, offered]
+            text, said = with_picking_up(compose_plain_update(problem, facts, tracker.sender_id, now), tracker)
+            dispatcher.utter_message(text=text)
+            return [*events, *said, offered]
         moment = Moment(now, first_contact(tracker))
         dispatcher.utter_message(text=compose_apology(problem, facts, tracker.sender_id, moment))
         return [*events, SlotSet("apologized_problems", [*apologized, problem.key]), offered]
@@ -115,6 +122,9 @@ class ActionStopApologizing(CandorAction):
         context = await self.context(tracker)
         facts = relevant_facts(problem, context.get("incident"), context.get("customer"))
         now = datetime.now(timezone.utc)
-        text = "Understood, straight answers from here. " + compose_plain_update(problem, facts, tracker.sender_id, now)
+        text, said = with_picking_up(
+            "Understood, straight answers from here. " + compose_plain_update(problem, facts, tracker.sender_id, now),
+            tracker,
+        )
         dispatcher.utter_message(text=text)
-        return [SlotSet("apologies_stopped", True), SlotSet("handoff_offered", True)]
+        return [SlotSet("apologies_stopped", True), SlotSet("handoff_offered", True), *said]

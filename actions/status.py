@@ -1,4 +1,5 @@
-"""action_incident_status: answers "when will it be fixed?" from the open incident's facts only."""
+"""action_incident_status: answers "when will it be fixed?" from the open incident's facts only (after a handback,
+saying first where the person left it: actions/handback.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import CandorAction
 from actions.composition import IncidentFacts, compose_status
+from actions.handback import with_picking_up
 
 __all__ = ["ActionIncidentStatus"]
 
@@ -28,5 +30,6 @@ class ActionIncidentStatus(CandorAction):
             )
             return self.plain_talk_events(tracker)
         facts = IncidentFacts.from_hub(context.get("incident"))
-        dispatcher.utter_message(text=compose_status(facts, tracker.sender_id, datetime.now(timezone.utc)))
-        return self.plain_talk_events(tracker)
+        text, said = with_picking_up(compose_status(facts, tracker.sender_id, datetime.now(timezone.utc)), tracker)
+        dispatcher.utter_message(text=text)
+        return [*self.plain_talk_events(tracker), *said]

@@ -390,11 +390,11 @@ async def transfer(hub: Hub, conversation_id: int, agent: Agent, body: TransferB
 
 
 async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> dict[str, Any]:
-    """The conversation goes back to the bot, then Rasa is told a person helped (failure is audited)."""
+    """The conversation goes back to the bot, then Rasa is told who helped and their note (failure is audited)."""
     notice = HANDED_BACK.format(agent=agent.display_name)
     conversation = await hub.repository.handback(conversation_id, agent, note, notice)
     try:
-        await hub.rasa.set_human_helped(conversation.sender)
+        await hub.rasa.handed_back(conversation.sender, agent.display_name, note)
         notified = True
     except RasaUnavailable as error:
         logger.warning("handback of %s: Rasa not told: %s", conversation_id, error)

@@ -49,9 +49,14 @@ class RasaClient:
             raise RasaUnavailable("Rasa answered no message at all (the action server may have failed)")
         return answer
 
-    async def set_human_helped(self, sender: str) -> None:
-        """Tell the bot that a person helped in this conversation (slot human_helped = true)."""
+    async def handed_back(self, sender: str, agent: str, note: str) -> None:
+        """Tell the bot that a person helped in this conversation, who, and their note for it (slots human_helped,
+        handback_agent, handback_note; the bot's next answer about the problem says the note, once)."""
         await self._post(
             f"/conversations/{quote(sender, safe='')}/tracker/events",
-            [{"event": "slot", "name": "human_helped", "value": True}],
+            [
+                {"event": "slot", "name": "human_helped", "value": True},
+                {"event": "slot", "name": "handback_agent", "value": agent},
+                {"event": "slot", "name": "handback_note", "value": note.strip() or None},
+            ],
         )

@@ -111,6 +111,27 @@ def test_after_stop_apologizing_every_answer_is_plain(use_hub, make_tracker) -> 
         assert texts and all(is_plain(t) for t in texts), texts
 
 
+def test_after_a_handback_the_first_answer_says_where_the_person_left_it_once(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
+    sender = use_hub.start_conversation("C-1001")
+    use_hub.back_with_the_bot(sender)  # a person helped: the hub's context says so
+    handed_back = {"human_helped": True, "handback_agent": "Ana", "handback_note": "  Engineer booked for Tuesday  "}
+    history = [("my internet is still down", "report_problem", "low")]
+    [text], events = run(ActionApologize(), make_tracker(sender, history, handed_back))
+    assert text.startswith("Picking up where Ana left it. Ana's note: Engineer booked for Tuesday. "), text
+    assert is_plain(text) and "fibre trunk cable" in text, text  # no second apology; the incident's facts
+    assert slot(events, "handback_agent") is None and slot(events, "handback_note") is None
+
+    said = {"human_helped": True, "handback_agent": None, "handback_note": None}
+    later = [*history, ("still nothing", "report_problem", "low")]
+    [again], _ = run(ActionApologize(), make_tracker(sender, later, said))
+    assert "Ana" not in again and is_plain(again), again
+
+    asked = [("when will it be fixed", "ask_status", "none")]
+    [status], events = run(ActionIncidentStatus(), make_tracker(sender, asked, {**handed_back, "handback_note": ""}))
+    assert status.startswith("Picking up where Ana left it. Status of "), status
+    assert slot(events, "handback_agent") is None
+
+
 def test_a_problem_report_that_asks_for_plain_talk_gets_no_apology(use_hub, make_tracker) -> None:  # type: ignore[no-untyped-def]
     sender = use_hub.start_conversation("C-1001")
     tracker = make_tracker(sender, [("stop apologising, my wifi is STILL down", "report_problem", "high")])

@@ -75,7 +75,7 @@ def test_customer_reaches_a_person_and_comes_back_to_the_bot(hub: httpx.Client, 
     assert "ok thanks, is it the same outage?" in [m["text"] for m in transcript]
     assert "ok thanks, is it the same outage?" not in rasa_user_texts(rasa, sender)
 
-    # Handback: the bot answers again, in plain words, knowing a person helped.
+    # Handback: the bot answers again, in plain words, knowing a person helped, and says their note once.
     back = hub.post(
         f"/api/agent/conversations/{conversation}/handback",
         headers=auth,
@@ -85,7 +85,11 @@ def test_customer_reaches_a_person_and_comes_back_to_the_bot(hub: httpx.Client, 
     bot_reply = texts(say(hub, sender, "when will it be fixed?"), "bot")
     assert bot_reply, "the bot must answer again after the handback"
     assert all(is_plain(t) for t in bot_reply), bot_reply
+    picked_up = "Picking up where Rita left it. Rita's note: Same Lisbon outage; told them."
+    assert bot_reply[0].startswith(picked_up), bot_reply
     assert "when will it be fixed?" in rasa_user_texts(rasa, sender)
     tracker = rasa.get(f"/conversations/{sender}/tracker").json()
     assert tracker["slots"]["human_helped"] is True
     assert tracker["slots"]["apologies_stopped"] is True
+    assert (tracker["slots"]["handback_agent"], tracker["slots"]["handback_note"]) == (None, None)  # said once
+    assert not any("Rita" in t for t in texts(say(hub, sender, "and my TV?"), "bot"))

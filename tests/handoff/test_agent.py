@@ -225,7 +225,7 @@ async def test_handoff_packet_carries_the_bots_frustration_trajectory(hub: Any) 
     assert packet["escalation"]["trajectory"] == trajectory
 
 
-async def test_handback_returns_to_the_bot_and_tells_rasa(hub: Any, fake_rasa: Any) -> None:
+async def test_handback_returns_to_the_bot_and_tells_rasa_who_helped_and_their_note(hub: Any, fake_rasa: Any) -> None:
     sender, conversation_id = await hub.queued_conversation()
     headers = await hub.login("ana")
     await hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers=headers)
@@ -235,7 +235,14 @@ async def test_handback_returns_to_the_bot_and_tells_rasa(hub: Any, fake_rasa: A
     assert response.status_code == 200, response.text
     assert response.json()["conversation"]["state"] == "bot" and response.json()["rasa_notified"] is True
     assert fake_rasa.tracker_events() == [
-        (f"/conversations/{sender}/tracker/events", [{"event": "slot", "name": "human_helped", "value": True}])
+        (
+            f"/conversations/{sender}/tracker/events",
+            [
+                {"event": "slot", "name": "human_helped", "value": True},
+                {"event": "slot", "name": "handback_agent", "value": "Ana"},
+                {"event": "slot", "name": "handback_note", "value": "Same Lisbon outage."},
+            ],
+        )
     ]
     escalation = await hub.repository.latest_escalation(conversation_id)
     assert (escalation.state, escalation.note) == ("handed_back", "Same Lisbon outage.")
