@@ -20,6 +20,7 @@ from handoff.rate_limits import Limits
 from handoff.repository import Repository, create_engine
 from handoff.seeding import load_seed
 from handoff.settings import Settings
+from handoff.socket_channel import SocketChannel
 from handoff.updates import Updates
 
 __all__ = ["REQUEST_MAX_SIZE", "create_app", "prepare_store"]
@@ -71,6 +72,7 @@ def create_app(
     for blueprint in (blueprints.pages, blueprints.customer, blueprints.bot, blueprints.agent, blueprints.alerts):
         app.blueprint(blueprint)
     app.error_handler.add(Exception, error_response)
+    app.ctx.socket = SocketChannel(app, settings.socket_origins)  # Rasa's socket.io channel at /socket.io/
 
     app.register_middleware(security_headers, "response")
 
@@ -95,6 +97,7 @@ def create_app(
 
     @app.before_server_stop
     async def stop_sweeping(app: Sanic[Any, Any]) -> None:
+        await app.ctx.socket.close()
         task: asyncio.Task[None] | None = getattr(app.ctx, "sweeper", None)
         if task is not None:
             task.cancel()

@@ -44,6 +44,8 @@ ROUTES = [
     Route("GET", "/openapi.json", "This description"),
     Route("GET", "/", "Chat widget (HTML)"),
     Route("GET", "/console", "Agent console (HTML)"),
+    Route("GET", "/socket.io/", "Rasa's socket.io channel (engine.io transport: docs/hub-api.md, socket.io channel)"),
+    Route("POST", "/socket.io/", "Rasa's socket.io channel (engine.io transport: docs/hub-api.md, socket.io channel)"),
     Route("GET", "/webhooks/rest/", "Rasa REST channel health"),
     Route(
         "POST",

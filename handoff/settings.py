@@ -41,6 +41,7 @@ class Settings:
     agent_answer_seconds: float  # an agent given a conversation who has not written in it this long loses it
     silent_after_seconds: float  # a customer who has not answered the agent this long: unresolved-silent
     wait_alert_seconds: float  # waiting in the queue this long raises the supervisors' alert
+    socket_origins: tuple[str, ...] | None  # other origins whose pages may use the socket.io channel; None: same origin
 
     @property
     def monitoring_token(self) -> str:
@@ -81,6 +82,7 @@ class Settings:
             agent_answer_seconds=_seconds(env, "CANDOR_AGENT_ANSWER_SECONDS", 120.0, maximum=WEEK),
             silent_after_seconds=_seconds(env, "CANDOR_SILENT_AFTER_SECONDS", 1800.0, maximum=WEEK),
             wait_alert_seconds=_seconds(env, "CANDOR_WAIT_ALERT_SECONDS", 300.0, maximum=WEEK),
+            socket_origins=_origins(env, "CANDOR_SOCKET_ORIGINS"),
         )
 
     @property
@@ -155,6 +157,15 @@ def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
         raise SettingsError(f"{name} must be a whole number of requests a minute (1-1000000), got {raw!r}")
     return int(raw)
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """Comma-separated origins ("https://shop.example.com"), or "*" for any; unset: None."""
+    raw = [part.strip().rstrip("/") for part in env.get(name, "").split(",") if part.strip()]
+    for origin in raw:
+        if origin != "*" and not (origin.startswith(("http://", "https://")) and "/" not in origin.split("//", 1)[1]):
+            raise SettingsError(f"{name} must list origins like https://shop.example.com (or *), got {origin!r}")
+    return tuple(raw) or None
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:

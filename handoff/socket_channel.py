@@ -1,0 +1,241 @@
+"""Rasa's socket.io channel, served by the hub (contract 3): a client written for Rasa's SocketIOInput, such as
+the rasa-webchat widget, talks to the hub unchanged, and the conversation gets the hub's guarantees.
+
+The protocol is Rasa's: the client emits `session_request` {"session_id"} and gets `session_confirm` with the
+session id (a new one when it sent none, or one too short to be unguessable); it emits `user_uttered`
+{"message", "session_id", "metadata" or rasa-webchat's "customData"} and gets each message for it as a
+`bot_uttered` event. The session id is the conversation's sender, exactly as REST's `sender`.
+
+Everything the customer should see reaches them by one path: a delivery task per connection sends each stored
+bot, agent and system message of the conversation once, in order, as soon as it is committed (woken like long
+polls are, handoff/updates.py). So a user_uttered's answer, an agent's reply and a queue update all arrive the
+same way, and a message is never sent twice on one connection.
+
+Two shapes of `bot_uttered`:
+- plain (default), what Rasa sends: {"text"}, {"text", "quick_replies"} or {"attachment"}, which rasa-webchat
+  renders only when no other key is present. An agent's message starts with their name ("Rita: ..."), since
+  the shape has nowhere else to say who is talking.
+- rich, when session_request has "rich": true (Candor's widget): the REST channel's message (handoff/flows.py
+  `to_channel`: "id", "custom": {"from", "agent"}), and after each batch a `candor_state` event
+  {"state", "queue"} (where a waiting customer stands).
+
+Resuming: a rich client sends "after": the id of the last message it has, and gets everything after it. A
+plain client keeps its own history (rasa-webchat stores it): it gets the agent messages it has not been sent
+yet, then everything new.
+
+Signed-in customers: the customer token (handoff/customer_tokens.py) comes in session_request's
+"customer_token" or in the message metadata; a conversation linked to a customer is delivered and written to
+only with that customer's token. Errors (bad input, rate limits, a refused token) come back as a
+`candor_error` event {"error", "status"}: Rasa's protocol has no error event, and plain clients ignore it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+from sanic import Sanic
+
+from handoff import flows
+from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY
+from handoff.errors import HubError, Unauthorized
+from handoff.flows import Hub, to_channel
+from handoff.schemas import MIN_SENDER, WebhookBody
+from handoff.updates import LOOK_AGAIN
+
+__all__ = ["SocketChannel", "plain_shape"]
+
+logger = logging.getLogger(__name__)
+
+SOCKET_PATH = "socket.io"
+SENDER = re.compile(rf"[\w.:@-]{{{MIN_SENDER},128}}")  # as schemas.Sender: shorter ids are replaced, not refused
+
+
+@dataclass
+class Connection:
+    """One socket.io connection: whose conversation it shows, and how far it has been sent."""
+
+    sender: str | None = None
+    rich: bool = False
+    token: str | None = None  # the customer token it proved, for the delivery of a linked conversation
+    after: int | None = None  # the id of the last message sent; None: not decided yet (no conversation)
+    delivery: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def plain_shape(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as Rasa's SocketIOOutput sends it (from the REST shape `to_channel` makes)."""
+    custom = message.get("custom") or {}
+    text = message.get("text") or ""
+    if custom.get("from") == "agent" and custom.get("agent"):
+        text = f"{custom['agent']}: {text}"
+    if message.get("buttons"):
+        replies = [
+            {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")} for b in message["buttons"]
+        ]
+        return {"text": text, "quick_replies": replies}
+    if message.get("image") and not text:
+        return {"attachment": {"type": "image", "payload": {"src": message["image"]}}}
+    return {"text": text}
+
+
+class SocketChannel:
+    """The socket.io server attached to the hub's app at /socket.io/."""
+
+    def __init__(self, app: Sanic[Any, Any], origins: tuple[str, ...] | None) -> None:
+        # origins: the pages allowed to connect from another origin (CANDOR_SOCKET_ORIGINS); None: same origin only.
+        self.app = app
+        allowed: str | list[str] | None = "*" if origins and "*" in origins else (list(origins) if origins else None)
+        self.sio = socketio.AsyncServer(
+            async_mode="sanic", cors_allowed_origins=allowed, max_http_buffer_size=64 * 1024, logger=False
+        )
+        self.sio.attach(app, socketio_path=SOCKET_PATH)
+        self.connections: dict[str, Connection] = {}
+        self.sio.on("connect", self.connect)
+        self.sio.on("disconnect", self.disconnect)
+        self.sio.on("session_request", self.session_request)
+        self.sio.on("user_uttered", self.user_uttered)
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self.app.ctx.hub
+        return hub
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request = environ.get("sanic.request")
+        address = str(request.remote_addr or request.ip) if request is not None else "unknown"
+        try:
+            self.hub.limits.address.check(address)
+        except HubError as error:
+            raise socketio.exceptions.ConnectionRefusedError(error.message) from None
+        self.connections[sid] = Connection()
+
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        connection = self.connections.pop(sid, None)
+        if connection is not None and connection.delivery is not None:
+            connection.delivery.cancel()
+
+    async def _error(self, sid: str, error: HubError) -> None:
+        await self.sio.emit("candor_error", {"error": error.message, "status": error.status}, to=sid)
+
+    async def session_request(self, sid: str, data: Any) -> None:
+        connection = self.connections.get(sid)
+        if connection is None:
+            return
+        data = data if isinstance(data, dict) else {}
+        given = data.get("session_id")
+        sender = given if isinstance(given, str) and SENDER.fullmatch(given) else uuid.uuid4().hex
+        token, after = data.get("customer_token"), data.get("after")
+        connection.sender, connection.rich = sender, data.get("rich") is True
+        connection.token = token if isinstance(token, str) else None
+        await self.sio.emit("session_confirm", sender, to=sid)
+        conversation = await self.hub.repository.conversation_by_sender(sender)
+        if conversation is None:
+            return  # delivery starts with the first message
+        try:
+            allowed = self.hub.claim(connection.token).may_use(conversation.customer_id)
+        except HubError as error:  # a token that does not verify
+            await self._error(sid, error)
+            return
+        if not allowed:  # delivery starts once a message proves the customer
+            await self._error(sid, Unauthorized(SIGNED_IN_CUSTOMER_ONLY))
+            return
+        if connection.rich and isinstance(after, int) and not isinstance(after, bool) and after >= 0:
+            connection.after = after
+        else:
+            await self._catch_up(sid, connection, conversation.id)
+        self._deliver(sid, connection, conversation.id)
+
+    async def _catch_up(self, sid: str, connection: Connection, conversation_id: int) -> None:
+        """A client that keeps its own history: the agent messages never sent to it, then only what is new."""
+        messages = await self.hub.repository.messages(conversation_id)
+        connection.after = messages[-1].id if messages else 0
+        for message in await self.hub.repository.take_undelivered_agent_messages(conversation_id):
+            await self._send(sid, connection, to_channel(message, connection.sender or ""))
+
+    async def user_uttered(self, sid: str, data: Any) -> None:
+        connection = self.connections.get(sid)
+        if connection is None:
+            return
+        data = data if isinstance(data, dict) else {}
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data.get("customData") if isinstance(data.get("customData"), dict) else {}
+        if connection.token and "customer_token" not in metadata:
+            metadata = {**metadata, "customer_token": connection.token}
+        sender = data.get("session_id") or connection.sender
+        try:
+            body = WebhookBody.model_validate({"sender": sender, "message": data.get("message"), "metadata": metadata})
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in error.errors())
+            await self.sio.emit("candor_error", {"error": problems, "status": 400}, to=sid)
+            return
+        hub = self.hub
+        try:
+            claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
+            hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
+            await flows.customer_message(hub, body, claim)  # its answer reaches the client by the delivery
+        except HubError as error:
+            await self._error(sid, error)
+            return
+        if connection.sender != body.sender or connection.delivery is None:
+            conversation = await hub.repository.conversation_by_sender(body.sender)
+            if conversation is None:  # cannot happen: the message was stored
+                return
+            if connection.delivery is not None:
+                connection.delivery.cancel()
+            connection.sender, connection.token = body.sender, body.metadata.get("customer_token")
+            if connection.after is None:
+                connection.after = 0  # a new conversation, or one this connection never showed: all of it
+            self._deliver(sid, connection, conversation.id)
+
+    def _deliver(self, sid: str, connection: Connection, conversation_id: int) -> None:
+        connection.delivery = asyncio.create_task(
+            self._delivery(sid, connection, conversation_id), name=f"candor-socket-{sid}"
+        )
+
+    async def _delivery(self, sid: str, connection: Connection, conversation_id: int) -> None:
+        """Until the connection closes: every new bot, agent and system message, once, in order."""
+        try:
+            while True:
+                messages = await flows.new_messages(
+                    self.hub, conversation_id, connection.after or 0, LOOK_AGAIN, customer=True
+                )
+                for message in messages:
+                    await self._send(sid, connection, to_channel(message, connection.sender or ""))
+                    connection.after = message.id
+                if messages and connection.rich:
+                    await self._send_state(sid, conversation_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client reconnects and resumes; the hub keeps running
+            logger.exception("socket.io delivery to %s stopped", sid)
+            with contextlib.suppress(Exception):
+                await self.sio.disconnect(sid)
+
+    async def _send(self, sid: str, connection: Connection, message: dict[str, Any]) -> None:
+        if connection.rich:
+            await self.sio.emit("bot_uttered", {k: v for k, v in message.items() if k != "recipient_id"}, to=sid)
+        else:
+            await self.sio.emit("bot_uttered", plain_shape(message), to=sid)
+
+    async def _send_state(self, sid: str, conversation_id: int) -> None:
+        conversation = await self.hub.repository.conversation(conversation_id)
+        queue = await flows.queue_info(self.hub, conversation_id) if conversation.state == "queued" else None
+        state = {"state": conversation.state, "queue": queue.model_dump(mode="json") if queue else None}
+        await self.sio.emit("candor_state", state, to=sid)
+
+    async def close(self) -> None:
+        """Stop every delivery (the server is stopping)."""
+        tasks = [c.delivery for c in self.connections.values() if c.delivery is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
