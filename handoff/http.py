@@ -11,7 +11,7 @@ from sanic import Request
 from handoff.errors import BadRequest
 from handoff.flows import Hub
 
-__all__ = ["MAX_WAIT", "bearer_token", "body_of", "client_address", "hub_of", "query_int", "query_wait"]
+__all__ = ["MAX_WAIT", "bearer_token", "body_of", "client_address", "describe", "hub_of", "query_int", "query_wait"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -32,7 +32,8 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError) -> str:
+    """A validation error in one line: each wrong field and what is wrong with it."""
     parts = []
     for problem in error.errors(include_url=False):
         where = ".".join(str(p) for p in problem["loc"]) or "body"
@@ -56,7 +57,7 @@ def body_of(request: Request, model: type[Model], *, optional: bool = False) -> 
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise BadRequest(_describe(error)) from None
+        raise BadRequest(describe(error)) from None
 
 
 MAX_QUERY_INT = 2**63 - 1  # the largest id a database integer holds

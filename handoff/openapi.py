@@ -312,6 +312,7 @@ ROUTES = [
     Route("GET", "/openapi.json", "This description", answer=Description),
     Route("GET", "/", "Chat widget (HTML)"),
     Route("GET", "/console", "Agent console (HTML)"),
+    Route("GET", "/assets/socket.io.min.js", "The socket.io browser client the widget uses", answer="text/javascript"),
     Route(
         "GET",
         "/socket.io/",

@@ -45,8 +45,9 @@ from sanic import Sanic
 
 from handoff import flows
 from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY
-from handoff.errors import HubError, Unauthorized
+from handoff.errors import BadRequest, HubError, Unauthorized
 from handoff.flows import Hub, to_channel
+from handoff.http import describe
 from handoff.schemas import MIN_SENDER, WebhookBody
 from handoff.updates import LOOK_AGAIN
 
@@ -67,6 +68,21 @@ class Connection:
     token: str | None = None  # the customer token it proved, for the delivery of a linked conversation
     after: int | None = None  # the id of the last message sent; None: not decided yet (no conversation)
     delivery: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def webhook_body(data: Any, connection: Connection) -> WebhookBody:
+    """A user_uttered event as the REST webhook's body (BadRequest saying what is wrong). The metadata is
+    "metadata" or rasa-webchat's "customData"; the connection's customer token is added when it has none."""
+    data = data if isinstance(data, dict) else {}
+    metadata = next((m for m in (data.get("metadata"), data.get("customData")) if isinstance(m, dict)), {})
+    if connection.token and "customer_token" not in metadata:
+        metadata = {**metadata, "customer_token": connection.token}
+    sender = data.get("session_id") or connection.sender
+    fields = {"sender": sender, "message": data.get("message"), "metadata": metadata}
+    try:
+        return WebhookBody.model_validate(fields)
+    except ValidationError as error:
+        raise BadRequest(describe(error)) from None
 
 
 def plain_shape(message: dict[str, Any]) -> dict[str, Any]:
@@ -159,43 +175,37 @@ class SocketChannel:
         for message in await self.hub.repository.take_undelivered_agent_messages(conversation_id):
             await self._send(sid, connection, to_channel(message, connection.sender or ""))
 
-    async def user_uttered(self, sid: str, data: Any) -> None:
+    async def user_uttered(self, sid: str, data: Any) -> dict[str, Any]:
+        """A customer's message. Acknowledged (for clients that ask) with {"ok": true} once stored and answered,
+        or {"error", "status"}; the answer itself comes by the delivery, like every other message."""
         connection = self.connections.get(sid)
         if connection is None:
-            return
-        data = data if isinstance(data, dict) else {}
-        metadata = data.get("metadata")
-        if not isinstance(metadata, dict):
-            metadata = data.get("customData") if isinstance(data.get("customData"), dict) else {}
-        if connection.token and "customer_token" not in metadata:
-            metadata = {**metadata, "customer_token": connection.token}
-        sender = data.get("session_id") or connection.sender
-        try:
-            body = WebhookBody.model_validate({"sender": sender, "message": data.get("message"), "metadata": metadata})
-        except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in error.errors())
-            await self.sio.emit("candor_error", {"error": problems, "status": 400}, to=sid)
-            return
+            return {"error": "not connected", "status": 400}
         hub = self.hub
         try:
+            body = webhook_body(data, connection)
             claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
             hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
-            await flows.customer_message(hub, body, claim)  # its answer reaches the client by the delivery
+            await flows.customer_message(hub, body, claim)
         except HubError as error:
-            await self._error(sid, error)
-            return
-        if connection.sender != body.sender or connection.delivery is None:
+            if not connection.rich:  # a rich client reads the acknowledgement
+                await self._error(sid, error)
+            return {"error": error.message, "status": error.status}
+        if connection.sender != body.sender and connection.delivery is not None:  # the client changed sessions
+            connection.delivery.cancel()
+            connection.delivery, connection.after = None, None
+        if connection.delivery is None:
             conversation = await hub.repository.conversation_by_sender(body.sender)
-            if conversation is None:  # cannot happen: the message was stored
-                return
-            if connection.delivery is not None:
-                connection.delivery.cancel()
-            connection.sender, connection.token = body.sender, body.metadata.get("customer_token")
-            if connection.after is None:
-                connection.after = 0  # a new conversation, or one this connection never showed: all of it
-            self._deliver(sid, connection, conversation.id)
+            if conversation is not None:  # it is: the message was stored
+                connection.sender, connection.token = body.sender, body.metadata.get("customer_token")
+                if connection.after is None:
+                    connection.after = 0  # a new conversation, or one this connection never showed: all of it
+                self._deliver(sid, connection, conversation.id)
+        return {"ok": True}
 
     def _deliver(self, sid: str, connection: Connection, conversation_id: int) -> None:
+        if connection.delivery is not None:  # one delivery per connection
+            connection.delivery.cancel()
         connection.delivery = asyncio.create_task(
             self._delivery(sid, connection, conversation_id), name=f"candor-socket-{sid}"
         )

@@ -26,6 +26,16 @@ async def console(request: Request) -> HTTPResponse:
     return await file(STATIC / "console.html", mime_type="text/html; charset=utf-8")
 
 
+@bp.get("/assets/socket.io.min.js")
+async def socket_io_client(request: Request) -> HTTPResponse:
+    """The socket.io browser client the widget loads (vendored: handoff/static/vendor/README.md)."""
+    return await file(
+        STATIC / "vendor" / "socket.io.min.js",
+        mime_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 @bp.get("/health")
 async def health(request: Request) -> HTTPResponse:
     # 503 until the server has finished starting (signal handlers included): a supervisor that sends

@@ -96,9 +96,8 @@ def test_pages_never_render_text_as_html() -> None:
 def test_widget_contract() -> None:
     source = (STATIC / "index.html").read_text()
     assert "I want to talk to a person" in source and "Talk to a person" in source
-    assert "sessionStorage" in source and "crypto.randomUUID" in source
-    assert "/api/chat/" in source and "customer_token" in source and "Authorization" in source
-    assert "message_id" in source and "RETRY_DELAYS_MS" in source
+    assert "sessionStorage" in source and "/assets/socket.io.min.js" in source and '"session_request"' in source
+    assert "customer_token" in source and "message_id" in source and "rich: true" in source
 
 
 @pytest.mark.sqlite_only("edits a SQLite file into an older hub's")

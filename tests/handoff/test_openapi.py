@@ -136,7 +136,7 @@ async def call(hub: Any, method: str, path: str, status: int = 200, **given: Any
 async def test_every_route_answers_as_described(hub: Any) -> None:
     described = await watch(hub)
     bot = hub.bot_headers
-    for path in ("/health", "/openapi.json", "/", "/console", "/webhooks/rest/"):
+    for path in ("/health", "/openapi.json", "/", "/console", "/assets/socket.io.min.js", "/webhooks/rest/"):
         await call(hub, "GET", path)
     # The socket.io channel over engine.io's polling transport: the handshake, then socket.io's connect packet.
     handshake = await call(hub, "GET", "/socket.io/", params={"EIO": "4", "transport": "polling"})

@@ -192,3 +192,19 @@ async def test_pages_of_other_origins_connect_only_when_configured(start_hub: An
     await allowed.connect({"Origin": shop})
     assert len(await allowed.session()) == 32
     await allowed.sio.disconnect()
+
+
+async def test_a_rich_client_reads_each_messages_outcome_in_its_acknowledgement(hub: Any, client: Any) -> None:
+    widget = await client()
+    session_id = await widget.session(rich=True)
+    token = customer_token("C-1001")
+    data = {"session_id": session_id, "metadata": {"customer_token": token, "message_id": "m-1"}}
+    assert await widget.sio.call("user_uttered", {**data, "message": "hello"}, timeout=10) == {"ok": True}
+    assert await widget.sio.call("user_uttered", {**data, "message": "hello"}, timeout=10) == {"ok": True}  # a retry
+    refused = await widget.sio.call("user_uttered", {**data, "message": ""}, timeout=10)
+    assert refused["status"] == 400 and "message" in refused["error"]
+    await widget.wait_for("bot_uttered", 2)
+    await widget.quiet("bot_uttered", 2)  # the retry was answered once: nothing sent twice
+    assert widget.events["candor_error"] == []  # a rich client reads errors in the acknowledgement
+    conversation = await hub.repository.conversation_by_sender(session_id)
+    assert [m.text for m in await hub.repository.messages(conversation.id) if m.role == "customer"] == ["hello"]
