@@ -57,8 +57,9 @@ test-quality: train ## Quality gate: the trained model meets the detection targe
 
 # The hub's tests run on SQLite, and on PostgreSQL too when CANDOR_TEST_POSTGRES_URL names a server (the
 # environment passes through; CANDOR_REQUIRE_POSTGRES=1 fails instead of skipping without one: .ci/run).
-test-hub: install train ## Hub tests and end-to-end tests (hub environment; PostgreSQL too if configured)
-	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e
+# tests/browser drives Debian's Chromium (/usr/bin/chromium; .ci/run installs it) with Playwright.
+test-hub: install train ## Hub tests, end-to-end tests, console browser tests (hub environment; PostgreSQL too if configured)
+	CANDOR_MODEL=$(MODEL) $(HUB_BIN)/python -m pytest tests/handoff tests/e2e tests/browser
 
 test-hub-pg: $(HUB_VENV)/.installed ## Hub tests on a throwaway PostgreSQL server (scripts/postgres.sh)
 	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/candor-postgres.XXXXXX") && trap 'scripts/postgres.sh stop "$$dir"' EXIT && \
