@@ -1,12 +1,14 @@
-"""Browser tests of the agent console: Debian's Chromium, driven by Playwright, against real hub processes.
+"""Browser tests of the agent console and the chat widget: Debian's Chromium, driven by Playwright, against
+real hub processes.
 
-- `browser`: one headless Chromium for the session, the system's (/usr/bin/chromium, `apt-get install
+- `browser`: one headless Chromium per test module, the system's (/usr/bin/chromium, `apt-get install
   chromium`; .ci/run installs it). Playwright never downloads a browser here: it is told where Chromium is.
-- `start_hub(**env)`: a hub started as its own process (`python -m handoff`, as scripts/stack.py starts it) on a
+- `start_hub(**env)`: a hub started as its own process (`python -m handoff`, as scripts/stack.py starts it), on a
   free port, with a new SQLite file, the demo seed (agents ana and ben, ben a supervisor) and no Rasa at all:
   its URL names a port that refuses connections, so a customer's first message queues the conversation for a
   person (reason `bot_unavailable`), which is all the agent side needs. Claim mode unless the test says
-  otherwise (`start_hub(CANDOR_ASSIGNMENT="auto")`).
+  otherwise (`start_hub(CANDOR_ASSIGNMENT="auto")`). `hub.go_down()` and `hub.come_back()` stop it and start it
+  again on the same port and database: a dropped connection, as a page sees it.
 - `console(hub, username)`: a signed-in console page in a browser context of its own (one per agent, as two
   people at two browsers). An uncaught script error on a console page fails the test; a failing test leaves
   a screenshot of each page and the hub's log in its tmp_path and prints where.
@@ -36,7 +38,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from stack import free_port, wait_until_ready  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own browser builds are never downloaded
+from tests.browser.chromium import launch as launch_chromium  # noqa: E402
+
 SERVICE_TOKEN = "browser-tests-service-token-0123456789"
 PASSWORDS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}  # handoff/seed/demo.yml (handoff/README.md)
 TIMEOUT_MS = 15_000  # the console refreshes every 2-3 s; a busy 2-core machine needs slack beyond that
@@ -71,15 +74,12 @@ def failed(request: pytest.FixtureRequest) -> bool:
 # The browser -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run installs it)", pytrace=False)
+    """Per module: while Playwright's sync API is open its event loop runs in this thread, and asyncio tests
+    (tests/handoff) collected after a browser module could not start theirs."""
     with sync_playwright() as playwright:
-        # chromium_sandbox=False (Playwright's default, stated here on purpose) launches with --no-sandbox:
-        # Chromium refuses to start its sandbox as root, and these tests run as root in CI and in the sandboxed
-        # workplace. The pages are our own console on loopback, not the open web.
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, chromium_sandbox=False)
+        launched = launch_chromium(playwright)
         try:
             yield launched
         finally:
@@ -96,6 +96,7 @@ class Hub:
     url: str
     log: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,8 +139,20 @@ class Hub:
         assert found, f"{sender} is not in the queue: {queue}"
         return int(found[0])
 
+    def go_down(self) -> None:
+        """Stop the hub process (to a page, the connection drops); `come_back` starts it again."""
+        self._stop_process()
+
+    def come_back(self) -> None:
+        """The hub again: the same port, the same database."""
+        self.process = launch_hub(self.env, self.log)
+        wait_until_ready({"hub": (self.process, f"{self.url}/health", self.log)}, timeout=60)
+
     def stop(self) -> None:
         self.client.close()
+        self._stop_process()
+
+    def _stop_process(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -149,6 +162,20 @@ class Hub:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def launch_hub(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m handoff` with this environment, its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "handoff"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, stopped as one
+        )
 
 
 @pytest.fixture()
@@ -180,19 +207,9 @@ def start_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
         )
         env.update(overrides)
         log = workdir / "hub.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "handoff"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, stopped as one
-            )
-        hub = Hub(url=f"http://127.0.0.1:{port}", log=log, process=process)
+        hub = Hub(url=f"http://127.0.0.1:{port}", log=log, process=launch_hub(env, log), env=env)
         hubs.append(hub)
-        wait_until_ready({"hub": (process, f"{hub.url}/health", log)}, timeout=60)
+        wait_until_ready({"hub": (hub.process, f"{hub.url}/health", log)}, timeout=60)
         return hub
 
     yield start

@@ -93,13 +93,6 @@ def test_pages_never_render_text_as_html() -> None:
         assert "textContent" in source
 
 
-def test_widget_contract() -> None:
-    source = (STATIC / "index.html").read_text()
-    assert "I want to talk to a person" in source and "Talk to a person" in source
-    assert "sessionStorage" in source and "/assets/socket.io.min.js" in source and '"session_request"' in source
-    assert "customer_token" in source and "message_id" in source and "rich: true" in source
-
-
 @pytest.mark.sqlite_only("edits a SQLite file into an older hub's")
 async def test_a_database_from_an_older_hub_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
     path = tmp_path / "old.db"

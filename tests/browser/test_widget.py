@@ -1,0 +1,185 @@
+"""The customer's chat widget (handoff/static/index.html) in a real browser against a real hub process, over the
+hub's socket.io channel: reaching a person who replies and hands back, a dropped connection (the hub stopped and
+started again) without loss or duplicates, text that stays text, and the keyboard. No Rasa runs here (see
+conftest.py): a customer's first message queues them for a person; tests/e2e/test_browser_chat.py has the bot."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import PASSWORDS, TIMEOUT_MS, Console, Hub, eventually, failed
+from tests.browser.test_console import XSS_IMG, XSS_SCRIPT, claim
+
+
+@dataclass
+class Chat:
+    page: Page
+    errors: list[str]
+
+    def say(self, text: str) -> None:
+        self.page.get_by_label("Message").fill(text)
+        self.page.get_by_label("Message").press("Enter")
+
+    def bubbles(self, role: str, text: str) -> int:
+        return self.page.locator(f"#log .msg.{role}:visible", has_text=text).count()
+
+
+@pytest.fixture()
+def widget(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Hub], Chat]]:
+    """`widget(hub)`: the chat page of a new customer, in a browser context of its own."""
+    opened: list[Chat] = []
+    contexts = []
+
+    def open_chat(hub: Hub) -> Chat:
+        context = browser.new_context(viewport={"width": 800, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{hub.url}/")
+        opened.append(Chat(page, errors))
+        return opened[-1]
+
+    yield open_chat
+    if failed(request):
+        for number, chat in enumerate(opened):
+            with contextlib.suppress(Exception):
+                chat.page.screenshot(path=str(tmp_path / f"widget-{number}.png"), full_page=True)
+                print(f"screenshot of the widget: {tmp_path / f'widget-{number}.png'}")
+    for context in contexts:
+        context.close()
+    errors = [error for chat in opened for error in chat.errors]
+    assert not errors, f"script errors on the widget: {errors}"
+
+
+def agent_token(hub: Hub, username: str = "ana") -> str:
+    response = hub.client.post("/api/agent/login", json={"username": username, "password": PASSWORDS[username]})
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def agent_says(hub: Hub, token: str, conversation_id: int, text: str) -> None:
+    response = hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/messages",
+        json={"text": text},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+
+
+def sender_of(chat: Chat) -> str:
+    sender = chat.page.evaluate("sessionStorage.getItem('candor.sender')")
+    assert isinstance(sender, str) and len(sender) == 32
+    return sender
+
+
+def test_a_customer_reaches_a_person_who_replies_then_hands_back(
+    hub: Hub, widget: Callable[[Hub], Chat], console: Callable[[Hub, str], Console]
+) -> None:
+    chat = widget(hub)
+    page = chat.page
+    expect(page.get_by_role("button", name="Talk to a person")).to_be_visible()
+    chat.say("my internet has been down since this morning")
+    expect(page.locator(".msg.system", has_text="put you in the queue for a person")).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("Waiting for a person")
+    expect(page.locator(".msg.customer .note")).to_have_count(0)  # acknowledged: no "Sending…" left
+
+    ana = console(hub, "ana")
+    claim(ana, "my internet has been down")
+    ana.page.get_by_label("Reply").fill("Hi, Ana here. I'm checking your line now.")
+    ana.page.get_by_label("Reply").press("Enter")
+    agent_line = page.locator(".msg.agent")
+    expect(agent_line).to_contain_text("Ana (support team)")  # who is talking
+    expect(agent_line).to_contain_text("Hi, Ana here. I'm checking your line now.")
+    expect(page.locator("#status")).to_have_text("With a person")
+
+    chat.say("thank you, it's the router light that's red")
+    expect(ana.page.locator("#transcript .msg.customer", has_text="router light that's red")).to_have_count(1)
+    ana.page.get_by_label("Handback note or resolve reason").fill("Engineer booked for Tuesday 9-12.")
+    ana.page.get_by_role("button", name="Hand back to the bot").click()
+    expect(page.locator(".msg.system", has_text="handed this conversation back")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Assistant")
+    assert chat.bubbles("agent", "checking your line") == 1
+
+
+def test_a_dropped_connection_loses_and_repeats_nothing(hub: Hub, widget: Callable[[Hub], Chat]) -> None:
+    chat = widget(hub)
+    page = chat.page
+    chat.say("my TV has no signal")
+    expect(page.locator(".msg.system", has_text="queue")).to_be_visible()
+    token = agent_token(hub)
+    conversation_id = hub.conversation_id(sender_of(chat), token)
+    claimed = hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/claim", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert claimed.status_code == 200, claimed.text
+    agent_says(hub, token, conversation_id, "First: I see the fault on your street.")
+    expect(page.locator(".msg.agent", has_text="First:")).to_have_count(1)
+
+    hub.go_down()  # the connection drops: the hub is stopped
+    expect(page.locator("#connection")).to_contain_text("reconnecting")
+    chat.say("are you still there?")  # typed while the connection is down
+    expect(page.locator(".msg.customer", has_text="still there").locator(".note")).to_have_text("Sending…")
+    hub.come_back()
+    agent_says(hub, token, conversation_id, "Second: yes, still here.")
+
+    expect(page.locator(".msg.agent", has_text="Second:")).to_have_count(1)
+    expect(page.locator(".msg.customer .note")).to_have_count(0)  # the message went once the hub was back
+    expect(page.locator("#connection")).to_be_hidden()
+    stored = hub.api(f"/api/agent/conversations/{conversation_id}/messages", token, after=0)["messages"]
+    assert [m["text"] for m in stored if m["role"] == "customer"] == ["my TV has no signal", "are you still there?"]
+    for role, text in [("agent", "First:"), ("agent", "Second:"), ("customer", "still there"), ("system", "queue")]:
+        assert chat.bubbles(role, text) == 1, (role, text)
+
+    page.reload()  # the transcript survives a reload, still once each
+    expect(page.locator(".msg.agent", has_text="Second:")).to_have_count(1)
+    agent_says(hub, token, conversation_id, "Third, after your reload.")
+    expect(page.locator(".msg.agent", has_text="Third")).to_have_count(1)
+    assert chat.bubbles("agent", "First:") == 1
+
+
+def test_what_customers_and_agents_type_is_shown_as_text(hub: Hub, widget: Callable[[Hub], Chat]) -> None:
+    chat = widget(hub)
+    page = chat.page
+    chat.say(f"hello {XSS_IMG}")
+    expect(page.locator(".msg.system", has_text="queue")).to_be_visible()
+    token = agent_token(hub)
+    conversation_id = hub.conversation_id(sender_of(chat), token)
+    hub.client.post(f"/api/agent/conversations/{conversation_id}/claim", headers={"Authorization": f"Bearer {token}"})
+    agent_says(hub, token, conversation_id, f"reply {XSS_SCRIPT} and <b>bold</b>")
+    expect(page.locator(".msg.agent")).to_contain_text(f"reply {XSS_SCRIPT} and <b>bold</b>")
+    expect(page.locator(".msg.customer")).to_contain_text(f"hello {XSS_IMG}")
+    assert page.locator("#log img, #log script, #log b").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_a_person_is_one_key_press_away_and_controls_are_labelled(hub: Hub, widget: Callable[[Hub], Chat]) -> None:
+    chat = widget(hub)
+    page = chat.page
+    expect(page.get_by_label("Message")).to_be_focused()  # ready to type on arrival
+    page.keyboard.press("Shift+Tab")  # the control before the message box
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Talk to a person", focused
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.customer", has_text="I want to talk to a person")).to_have_count(1)
+    expect(page.locator(".msg.system", has_text="queue")).to_be_visible()
+    assert outline != "none"
+    expect(page.get_by_label("Message")).to_be_editable()
+    expect(page.get_by_role("log")).to_be_visible()
+    sender = sender_of(chat)
+    eventually(lambda: agent_can_see(hub, sender), what="the customer's request reached the queue")
+
+
+def agent_can_see(hub: Hub, sender: str) -> bool:
+    with contextlib.suppress(AssertionError, httpx.HTTPError):
+        return hub.conversation_id(sender, agent_token(hub)) > 0
+    return False
