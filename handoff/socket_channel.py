@@ -107,9 +107,9 @@ class SocketChannel:
     def __init__(self, app: Sanic[Any, Any], origins: tuple[str, ...] | None) -> None:
         # origins: the pages allowed to connect from another origin (CANDOR_SOCKET_ORIGINS); None: same origin only.
         self.app = app
-        allowed: str | list[str] | None = "*" if origins and "*" in origins else (list(origins) if origins else None)
+        self.origins = frozenset(origins or ())
         self.sio = socketio.AsyncServer(
-            async_mode="sanic", cors_allowed_origins=allowed, max_http_buffer_size=64 * 1024, logger=False
+            async_mode="sanic", cors_allowed_origins=self.allows, max_http_buffer_size=64 * 1024, logger=False
         )
         self.sio.attach(app, socketio_path=SOCKET_PATH)
         self.connections: dict[str, Connection] = {}
@@ -117,6 +117,19 @@ class SocketChannel:
         self.sio.on("disconnect", self.disconnect)
         self.sio.on("session_request", self.session_request)
         self.sio.on("user_uttered", self.user_uttered)
+
+    def allows(self, origin: str, environ: dict[str, Any]) -> bool:
+        """May a page of `origin` connect? The hub's own pages (the origin the request was sent to, also as a proxy
+        forwarded it), and the configured ones."""
+        if "*" in self.origins or origin in self.origins:
+            return True
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+        own = {f"{scheme}://{host}"}
+        if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+            forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+            forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+            own.add(f"{forwarded_scheme}://{forwarded_host}")
+        return origin in own
 
     @property
     def hub(self) -> Hub:

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from stack import HUB_PYTHON, Ports, Stack, latest_model  # noqa: E402
+from stack import HUB_PYTHON, Ports, Stack, free_port, latest_model  # noqa: E402
 
 from handoff import customer_tokens, models  # noqa: E402
 
@@ -39,7 +39,14 @@ def chat(hub: httpx.Client, sender: str, customer_id: str = "C-1001") -> dict[st
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def shop_origin() -> str:
+    """The origin of a page of the customer's own site (another port), where a chat widget we did not write
+    runs: the hub lets it use the socket.io channel (CANDOR_SOCKET_ORIGINS); test_browser_chat.py serves it."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, shop_origin: str) -> Iterator[Stack]:
     model = Path(os.environ["CANDOR_MODEL"]) if os.environ.get("CANDOR_MODEL") else latest_model()
     running = Stack(
         workdir=tmp_path_factory.mktemp("stack"),
@@ -47,7 +54,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ports=Ports.free(),
         customer_secret=CUSTOMER_SECRET,
     )
-    running.start(timeout=240)
+    with pytest.MonkeyPatch.context() as environment:  # the stack's processes take the test process's environment
+        environment.setenv("CANDOR_SOCKET_ORIGINS", shop_origin)
+        running.start(timeout=240)
     try:
         subprocess.run(
             [

@@ -188,10 +188,15 @@ async def test_pages_of_other_origins_connect_only_when_configured(start_hub: An
         await refused.connect({"Origin": shop})
     await refused.sio.eio.http.close()  # a refused connection leaves its HTTP session open
     opened = await start_hub(make_settings(CANDOR_SOCKET_ORIGINS=shop))
-    allowed = Client(opened.url)
-    await allowed.connect({"Origin": shop})
-    assert len(await allowed.session()) == 32
-    await allowed.sio.disconnect()
+    for origin in (shop, opened.url):  # the configured site, and still the hub's own pages
+        allowed = Client(opened.url)
+        await allowed.connect({"Origin": origin})
+        assert len(await allowed.session()) == 32
+        await allowed.sio.disconnect()
+    other = Client(opened.url)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await other.connect({"Origin": "http://elsewhere.example.com"})
+    await other.sio.eio.http.close()
 
 
 async def test_a_rich_client_reads_each_messages_outcome_in_its_acknowledgement(hub: Any, client: Any) -> None:
