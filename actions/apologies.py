@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,9 +27,12 @@ from actions.compensation_policy import customer_affected
 from actions.composition import IncidentFacts, Moment, compose_apology, compose_offer_person, compose_plain_update
 from actions.conversation import first_contact, latest_frustration, latest_problem
 from actions.handback import with_picking_up
+from actions.hub_client import HubError
 from actions.problems import Problem, describe_problem
 
 __all__ = ["ActionApologize", "ActionStopApologizing", "apology_for", "relevant_facts"]
+
+logger = logging.getLogger(__name__)
 
 FRUSTRATED = {"medium", "high"}
 # The incident services that can explain a problem with each of the customer's services.
@@ -106,8 +110,18 @@ class ActionApologize(CandorAction):
             dispatcher.utter_message(text=text)
             return [*events, *said, offered]
         moment = Moment(now, first_contact(tracker))
-        dispatcher.utter_message(text=compose_apology(problem, facts, tracker.sender_id, moment))
+        apology = compose_apology(problem, facts, tracker.sender_id, moment)
+        dispatcher.utter_message(text=apology)
+        incident_id = (context.get("incident") or {}).get("id") if facts else None  # the incident explains it
+        await self.record_apology(tracker, problem, apology, incident_id)
         return [*events, SlotSet("apologized_problems", [*apologized, problem.key]), offered]
+
+    async def record_apology(self, tracker: Tracker, problem: Problem, text: str, incident_id: str | None) -> None:
+        """Tell the hub (logged when it cannot be told: the customer has their answer either way)."""
+        try:
+            await self.hub().record_apology(tracker.sender_id, problem.key, text, incident_id)
+        except HubError as error:
+            logger.warning("apology to %s not recorded with the hub: %s", tracker.sender_id, error)
 
 
 class ActionStopApologizing(CandorAction):

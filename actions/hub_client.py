@@ -50,6 +50,11 @@ class HubClient:
         """Queue the conversation for a person; answers position and expected wait."""
         return await self._request("POST", f"/api/bot/conversations/{quote(sender, safe='')}/escalate", escalation)
 
+    async def record_apology(self, sender: str, problem: str, text: str, incident_id: str | None) -> dict[str, Any]:
+        """Record an apology the bot sent (the agents' ledger, the supervisors' sameness figure)."""
+        body = {"problem": problem, "text": text, "incident_id": incident_id}
+        return await self._request("POST", f"/api/bot/conversations/{quote(sender, safe='')}/apologies", body)
+
     async def record_compensation(self, offer: dict[str, Any]) -> dict[str, Any]:
         """Record an offer; answers the one already recorded for that customer and incident, if any."""
         return await self._request("POST", "/api/bot/compensations", offer)

@@ -20,6 +20,8 @@ from handoff.rate_limits import Limits
 from handoff.repository import Repository
 from handoff.schemas import (
     Agent,
+    Apology,
+    ApologyBody,
     Compensation,
     CompensationAnswerBody,
     CompensationBody,
@@ -46,6 +48,7 @@ __all__ = [
     "handback",
     "new_messages",
     "queue_notice",
+    "record_apology",
     "record_compensation",
     "route",
     "tell_queue_changes",
@@ -427,17 +430,25 @@ async def handoff_packet(hub: Hub, conversation_id: int) -> dict[str, Any]:
         "customer": customer.model_dump(mode="json") if customer else None,
         "incident": incident.model_dump(mode="json") if incident else None,
         "escalation": escalation.model_dump(mode="json") if escalation else None,
-        "ledger": ledger(escalation, compensations),
+        "ledger": ledger(escalation, compensations, await repo.apologies_of(conversation_id)),
         "compensations": [c.model_dump(mode="json") for c in compensations],
         "messages": [m.model_dump(mode="json") for m in messages],
     }
 
 
-def ledger(escalation: Escalation | None, compensations: list[Compensation]) -> dict[str, Any]:
-    """What was already said and given, so that nobody apologises or compensates twice: the bot's apologies
-    before the escalation, and every offer made to the customer with where it stands."""
+def ledger(
+    escalation: Escalation | None, compensations: list[Compensation], apologies: list[Apology]
+) -> dict[str, Any]:
+    """What was already said and given, so that nobody apologises or compensates twice: the bot's apologies (as it
+    recorded them; for conversations from before it did, the ones it listed when it escalated), and every offer
+    made to the customer with where it stands."""
+    said: list[dict[str, Any]] = [
+        {"text": a.text, "at": a.created_at.isoformat(), "problem": a.problem} for a in apologies
+    ]
+    if not said and escalation:
+        said = [{"text": a.get("text"), "at": a.get("at"), "problem": None} for a in escalation.apologies]
     return {
-        "apologies": list(escalation.apologies) if escalation else [],
+        "apologies": said,
         "offers": [
             {
                 "id": c.id,
@@ -450,3 +461,10 @@ def ledger(escalation: Escalation | None, compensations: list[Compensation]) -> 
             for c in compensations
         ],
     }
+
+
+async def record_apology(hub: Hub, sender: str, body: ApologyBody) -> dict[str, Any]:
+    """POST /api/bot/conversations/{sender}/apologies: an apology the bot sent, for the ledger and the sameness."""
+    conversation = await _conversation_for(hub, sender)
+    record = await hub.repository.record_apology(conversation.id, body)
+    return record.model_dump(mode="json")

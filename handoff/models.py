@@ -250,6 +250,19 @@ class Compensation(Base):
     updated_at: Mapped[datetime]
 
 
+class Apology(Base):
+    """An apology the bot sent, as it sent it (the agents' ledger; the supervisors' sameness figure)."""
+
+    __tablename__ = "apologies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"), index=True)  # the one explaining it
+    problem: Mapped[str] = mapped_column(String(200))  # the bot's key for the customer's problem
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class Audit(Base):
     __tablename__ = "audit"
 

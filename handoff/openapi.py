@@ -30,11 +30,13 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaV
 from pydantic_core import core_schema
 
 from handoff.alertmanager import AlertmanagerPayload
+from handoff.sameness import Sameness
 from handoff.schemas import (
     Agent,
     AgentLogin,
     AgentMessageBody,
     AgentProfile,
+    ApologyBody,
     Compensation,
     CompensationAnswerBody,
     CompensationBody,
@@ -60,6 +62,7 @@ from handoff.schemas import (
     TransferBody,
     WebhookBody,
 )
+from handoff.schemas import Apology as ApologyRecord
 
 __all__ = ["INTEGER_PARAMETERS", "MONEY", "OPENAPI_VERSION", "ROUTES", "Route", "document"]
 
@@ -207,6 +210,7 @@ class HandbackAnswer(ConversationAnswer):
 class Apology(Answer):
     text: str
     at: str | None
+    problem: str | None  # the bot's key for the problem; None: listed at an escalation, before apologies were recorded
 
 
 class Offer(Answer):
@@ -223,6 +227,34 @@ class Ledger(Answer):
 
     apologies: list[Apology]
     offers: list[Offer]
+
+
+class Counts(Answer):
+    bot: int
+    queued: int
+    agent: int
+    closed: int
+    silent: int  # with a person, and the customer has not answered them (unresolved-silent)
+
+
+class FrustrationHour(Answer):
+    hour: datetime
+    escalations: int
+    mean_score: float | None
+
+
+class IncidentApologies(Sameness):
+    incident_id: str
+    title: str
+
+
+class Overview(Answer):
+    """GET /api/agent/overview."""
+
+    counts: Counts
+    frustration: list[FrustrationHour]
+    apologies: IncidentApologies | None  # None: no open incident
+    at: datetime
 
 
 class HandoffPacket(Answer):
@@ -357,6 +389,15 @@ ROUTES = [
     ),
     Route(
         "POST",
+        "/api/bot/conversations/{sender}/apologies",
+        "Record an apology the bot sent (the agents' ledger, the supervisors' sameness figure)",
+        ApologyBody,
+        "service",
+        answer=ApologyRecord,
+        statuses=(201,),
+    ),
+    Route(
+        "POST",
         "/api/bot/compensations",
         "Record a compensation offer (once per customer and incident): 201 new, 200 the one recorded",
         CompensationBody,
@@ -461,6 +502,14 @@ ROUTES = [
         "up to 500): who did what and when",
         auth="agent",
         answer=AuditTrail,
+    ),
+    Route(
+        "GET",
+        "/api/agent/overview",
+        "Supervisors (403 otherwise): conversations per state and silent, escalations' frustration per hour, and how "
+        "alike the open incident's apologies are",
+        auth="agent",
+        answer=Overview,
     ),
     Route(
         "GET",

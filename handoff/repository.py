@@ -63,6 +63,7 @@ from handoff.schemas import (
     Team,
     TransferBody,
 )
+from handoff.supervision_store import SupervisionStore
 
 __all__ = ["AgentSeed", "QueueItem", "Repository", "create_engine"]
 
@@ -286,7 +287,7 @@ def _terms(row: models.Compensation) -> dict[str, str]:
     return {"amount": str(row.amount), "status": row.status}
 
 
-class Repository:
+class Repository(SupervisionStore):
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
     def __init__(self, engine: AsyncEngine, on_messages: Callable[[set[int]], None] | None = None) -> None:

@@ -227,6 +227,17 @@ class QueueInfo(Record):
     opens_at: datetime | None = None  # when it is not: when people are back (None: not on a known date)
 
 
+class Apology(Record):
+    """An apology the bot sent (the agents' ledger, the supervisors' sameness figure)."""
+
+    id: int
+    conversation_id: int
+    incident_id: str | None
+    problem: str
+    text: str
+    created_at: datetime
+
+
 class Team(Record):
     name: str
     display_name: str
@@ -336,6 +347,14 @@ class TransferBody(Body):
         if (self.to_agent is None) == (self.to_team is None):
             raise ValueError("give exactly one of to_agent (a username) and to_team (a team name)")
         return self
+
+
+class ApologyBody(Body):
+    """POST /api/bot/conversations/{sender}/apologies: an apology the bot just sent."""
+
+    problem: Annotated[str, StringConstraints(min_length=1, max_length=200)]  # the bot's key for the problem
+    text: Text
+    incident_id: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None  # the one explaining it
 
 
 class CompensationBody(Body):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import compensations, flows, models
+from handoff import compensations, flows, models, supervision
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
@@ -168,6 +168,14 @@ async def wait_alerts(request: Request) -> HTTPResponse:
     if _agent(request).role != "supervisor":
         raise Forbidden("waiting alerts are for supervisors")
     return json({"alerts": await hub_of(request).repository.wait_alerts(models.utcnow())})
+
+
+@bp.get("/overview")
+async def overview(request: Request) -> HTTPResponse:
+    """Supervisors: live counts, the frustration trend and the open incident's apology sameness."""
+    if _agent(request).role != "supervisor":
+        raise Forbidden("the overview is for supervisors")
+    return json(await supervision.overview(hub_of(request)))
 
 
 @bp.get("/follow-ups")

@@ -9,7 +9,7 @@ from handoff import flows
 from handoff.auth import service_token_ok
 from handoff.errors import Unauthorized
 from handoff.http import body_of, hub_of
-from handoff.schemas import CompensationAnswerBody, CompensationBody, EscalationBody
+from handoff.schemas import ApologyBody, CompensationAnswerBody, CompensationBody, EscalationBody
 
 __all__ = ["SERVICE_TOKEN_HEADER", "bp"]
 
@@ -33,6 +33,12 @@ async def context(request: Request, sender: str) -> HTTPResponse:
 async def escalate(request: Request, sender: str) -> HTTPResponse:
     body = body_of(request, EscalationBody)
     return json(await flows.escalate(hub_of(request), sender, body))
+
+
+@bp.post("/conversations/<sender:str>/apologies")
+async def record_apology(request: Request, sender: str) -> HTTPResponse:
+    body = body_of(request, ApologyBody)
+    return json(await flows.record_apology(hub_of(request), sender, body), status=201)
 
 
 @bp.post("/compensations")

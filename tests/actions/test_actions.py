@@ -54,6 +54,8 @@ def test_apology_names_the_problem_and_the_incident_then_offers_a_person(use_hub
     assert not is_plain(text)
     apologized = slot(events, "apologized_problems")
     assert apologized == ["internet:isn't working"]
+    [recorded] = use_hub.packet(sender)["ledger"]["apologies"]  # the hub has it, as sent: the agents' ledger
+    assert (recorded["text"], recorded["problem"]) == (text, "internet:isn't working")
 
     again = make_tracker(
         sender,

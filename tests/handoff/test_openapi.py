@@ -159,6 +159,8 @@ async def test_every_route_answers_as_described(hub: Any) -> None:
     context = await call(hub, "GET", f"/api/bot/conversations/{sender}/context", headers=bot)
     assert context["customer"] and context["incident"] and context["compensation"]
     apologies = [{"text": "I'm sorry about the outage.", "at": "2026-11-29T08:00:00Z"}]
+    said = {"problem": "internet:isn't working", "text": apologies[0]["text"], "incident_id": context["incident"]["id"]}
+    await call(hub, "POST", f"/api/bot/conversations/{sender}/apologies", 201, json=said, headers=bot)
     trajectory = {"trend": "rising", "level": "high", "score": 0.8, "causes": ["repeated_problem"]}
     escalated = (await hub.escalate(sender, apologies=apologies, trajectory=trajectory)).json()
     assert escalated["state"] == "queued"
@@ -174,6 +176,7 @@ async def test_every_route_answers_as_described(hub: Any) -> None:
     await call(hub, "GET", "/api/agent/me", headers=ana)
     await call(hub, "PUT", "/api/agent/me/presence", json={"presence": "online"}, headers=ana)
     assert (await call(hub, "GET", "/api/agent/wait-alerts", headers=ben))["alerts"]
+    assert (await call(hub, "GET", "/api/agent/overview", headers=ben))["apologies"]["apologies"] == 1
     [follow_up] = (await call(hub, "GET", "/api/agent/follow-ups", headers=ana))["follow_ups"]
     done = {"note": "emailed: the outage ends at 18:00"}
     await call(hub, "POST", f"/api/agent/follow-ups/{follow_up['id']}/done", json=done, headers=ana)
@@ -241,6 +244,7 @@ async def test_errors_answer_as_described(start_hub: Any, make_settings: Any) ->
     await call(hub, "POST", "/webhooks/rest/webhook", 400, json={"sender": sender})
     await call(hub, "GET", "/api/agent/queue", 401)
     await call(hub, "GET", "/api/agent/audit", 403, headers=ana)
+    await call(hub, "GET", "/api/agent/overview", 403, headers=ana)
     await call(hub, "GET", "/api/agent/conversations/4242", 404, headers=ana)
     await call(hub, "GET", "/no/such/page", 404)
     await call(hub, "GET", "/webhooks/rest/webhook", 405)
