@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-hub bench-embed clean
+.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-hub bench-embed screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ bench-hub: $(HUB_VENV)/.installed ## Hub speed on SQLite: added latency of a bot
 
 bench-embed: $(BOT_VENV)/.installed ## Sentence-embedding speed and agreement with sentence-transformers (real messages)
 	$(BOT_BIN)/python scripts/bench_embeddings.py $(BENCH_ARGS)
+
+screenshots: $(HUB_VENV)/.installed ## The README's screenshots (docs/screenshots/): a scripted scene in Chromium, no Rasa needed
+	$(HUB_BIN)/python scripts/screenshots.py
 
 clean: ## Remove run state, results and caches (keeps environments and models)
 	rm -rf var .rasa .pytest_cache .mypy_cache .ruff_cache results

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -248,19 +248,26 @@ class Console:
         return value
 
 
+def new_page(browser: Browser, contexts: list[BrowserContext], width: int) -> tuple[Page, list[str]]:
+    """A page in a browser context of its own (added to `contexts`, for the caller to close), and the list its
+    uncaught script errors go to."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    contexts.append(context)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
 @pytest.fixture()
 def console(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Console]]:
     """`console(hub, "ana")`: a new browser context, the console page, logged in as that demo agent."""
     opened: list[Console] = []
-    contexts = []
+    contexts: list[BrowserContext] = []
 
     def open_console(hub: Hub, username: str) -> Console:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page, errors = new_page(browser, contexts, width=1400)
         page.goto(f"{hub.url}/console")
         page.get_by_label("Username", exact=True).fill(username)
         page.get_by_label("Password", exact=True).fill(PASSWORDS[username])

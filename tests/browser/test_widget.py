@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PASSWORDS, TIMEOUT_MS, Console, Hub, eventually, failed
+from tests.browser.conftest import PASSWORDS, Console, Hub, eventually, failed, new_page
 from tests.browser.test_console import XSS_IMG, XSS_SCRIPT, claim
 
 
@@ -35,15 +35,10 @@ class Chat:
 def widget(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Hub], Chat]]:
     """`widget(hub)`: the chat page of a new customer, in a browser context of its own."""
     opened: list[Chat] = []
-    contexts = []
+    contexts: list[BrowserContext] = []
 
     def open_chat(hub: Hub) -> Chat:
-        context = browser.new_context(viewport={"width": 800, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page, errors = new_page(browser, contexts, width=800)
         page.goto(f"{hub.url}/")
         opened.append(Chat(page, errors))
         return opened[-1]
