@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Console, Hub, eventually
+from tests.browser.conftest import SERVICE_TOKEN, Console, Hub, eventually
 
 ConsoleFactory = Callable[[Hub, str], Console]
 
@@ -290,3 +290,31 @@ def test_controls_are_labelled_and_focus_is_visible(hub: Hub, console: ConsoleFa
     assert expected <= reached, expected - reached
     assert any(name.startswith("Open conversation") for name in reached)
     assert "Done: follow-up for z@example.com" in reached
+
+
+SAME_APOLOGY = "We're sorry for any inconvenience. Our engineers are working hard to resolve the issue."
+
+
+def test_supervisors_watch_counts_the_frustration_trend_and_apology_sameness(hub: Hub, console: ConsoleFactory) -> None:
+    ben, ana = console(hub, "ben"), console(hub, "ana")
+    panel = ben.page.get_by_role("region", name="Overview")
+    expect(panel).to_be_visible()
+    expect(ben.page.locator("#sameness")).to_contain_text("0 apologies so far, too few to compare")
+    expect(ben.page.locator("#trend-chart")).to_have_attribute("aria-label", "No escalations in the last 12 hours")
+
+    # The bot sent the same apology to two customers of the open incident: the figure says so, live.
+    for text in ("my internet is down", "no internet here either"):
+        sender = hub.queued_customer(text)
+        said = {"problem": "internet:isn't working", "text": SAME_APOLOGY, "incident_id": "INC-2041"}
+        recorded = hub.client.post(
+            f"/api/bot/conversations/{sender}/apologies", json=said, headers={"X-Candor-Service-Token": SERVICE_TOKEN}
+        )
+        assert recorded.status_code == 201, recorded.text
+    expect(ben.page.locator("#sameness")).to_contain_text("2 apologies; sameness 1.00")
+    expect(ben.page.locator("#sameness")).to_contain_text("100 % word-for-word copies")
+    expect(ben.page.locator("#counts")).to_contain_text("Queued2")
+    expect(ben.page.locator("#trend-chart")).to_have_attribute(
+        "aria-label", "2 escalations in the last 12 hours, none with a frustration reading"
+    )
+    expect(ana.page.get_by_role("region", name="Overview")).to_have_count(0)  # supervisors only
+    assert hub.get("/api/agent/overview", ana.token).status_code == 403
