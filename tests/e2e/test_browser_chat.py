@@ -4,15 +4,9 @@ bot through the hub's socket.io channel, asks for a person, and gets the agent's
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.server
-import subprocess
-import tarfile
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,38 +15,12 @@ import pytest
 from conftest import AGENT, customer_token
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.browser import npm
 from tests.browser.chromium import launch
 
-ROOT = Path(__file__).resolve().parents[2]
-WEBCHAT = "rasa-webchat@1.0.1"  # the npm package's version, and its tarball's integrity as the registry lists it
-WEBCHAT_INTEGRITY = "sha512-Ld1zVJvTAaTrs6A5p8t70agNNrKYRyXlvqXZRgBoDvKKUXbA0jhJKECi5bdPGlaR6jsmqWtVylHS+YqIqo0x8w=="
-WEBCHAT_CACHE = ROOT / "var" / "test-cache" / WEBCHAT / "index.js"
 TIMEOUT_MS = 30_000  # the real bot on 2 cores: a turn with the frustration model can take seconds
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-def rasa_webchat_bundle() -> bytes:
-    """rasa-webchat's browser bundle (lib/index.js), fetched once with npm into var/test-cache and checked
-    against the registry's integrity."""
-    if not WEBCHAT_CACHE.exists():
-        with tempfile.TemporaryDirectory() as folder:
-            packed = subprocess.run(
-                ["npm", "pack", WEBCHAT, "--pack-destination", folder, "--silent"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert packed.returncode == 0, f"npm pack {WEBCHAT} failed: {packed.stderr}"
-            tarball = Path(folder) / packed.stdout.split()[-1]
-            digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-            assert f"sha512-{digest}" == WEBCHAT_INTEGRITY, f"{WEBCHAT}: the tarball is not the one pinned"
-            with tarfile.open(tarball) as archive:
-                bundle = archive.extractfile("package/lib/index.js")
-                assert bundle is not None
-                WEBCHAT_CACHE.parent.mkdir(parents=True, exist_ok=True)
-                WEBCHAT_CACHE.write_bytes(bundle.read())
-    return WEBCHAT_CACHE.read_bytes()
 
 
 SHOP_PAGE = """<!doctype html>
@@ -75,7 +43,7 @@ SHOP_PAGE = """<!doctype html>
 @pytest.fixture(scope="module")
 def shop(shop_origin: str, stack: Any) -> Iterator[str]:
     """The customer's site on its own origin, with rasa-webchat pointed at the hub: its URL."""
-    bundle = rasa_webchat_bundle()
+    bundle = npm.fetch(npm.RASA_WEBCHAT)
     page = SHOP_PAGE % {"hub": f'"{stack.hub_url}"', "token": f'"{customer_token("C-1001")}"'}
 
     class Site(http.server.BaseHTTPRequestHandler):
