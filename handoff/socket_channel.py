@@ -177,6 +177,7 @@ class SocketChannel:
             return
         if connection.rich and isinstance(after, int) and not isinstance(after, bool) and after >= 0:
             connection.after = after
+            await self._send_state(sid, conversation.id)  # where it stands now, before anything new is said
         else:
             await self._catch_up(sid, connection, conversation.id)
         self._deliver(sid, connection, conversation.id)

@@ -134,6 +134,7 @@ async def test_a_rich_client_resumes_after_a_drop_without_loss_or_duplicates(hub
 
     again = await client()
     await again.session(session_id=sender, rich=True, customer_token=token, after=before[-1]["id"])
+    assert (await again.wait_for("candor_state", 1))[0]["state"] == "agent"  # told where it stands at once
     missed = await again.wait_for("bot_uttered", 2)
     assert [(m["custom"]["from"], m["text"]) for m in missed] == [
         ("agent", "First, while you were away."),
