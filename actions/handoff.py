@@ -88,6 +88,8 @@ class ActionHandoff(CandorAction):
             SlotSet("compensation_offered", False),  # "yes" now answers nothing the bot asked before
             *self.plain_talk_events(tracker),
         ]
+        if tracker.get_slot("handback_agent"):  # a note from an earlier person is not said after the next one
+            events += [SlotSet("handback_agent", None), SlotSet("handback_note", None)]
         if tracker.get_slot("handoff_declined"):
             events.append(SlotSet("handoff_declined", False))
         try:

@@ -3,11 +3,14 @@
 The story Candor comes from: every customer got the same perfect apology, and they noticed. This measures it on
 what the bot really sent (the apologies it recorded with the hub): how much any two apologies share, as the
 Jaccard similarity of their word trigrams (1.0: the same words in the same order; near 0: different sentences),
-averaged over every pair, and the share of apologies that are word for word another customer's.
+averaged over every pair, and the share of apologies whose words (case and punctuation aside) another apology
+had too. For scale: the same sentence to everyone scores 1.0 and 100 %; Candor's bot, naming each customer's
+problem and wait, scores far lower (tests/handoff/test_sameness.py has examples).
 
 It is lexical on purpose: the hub has no sentence model (that lives in the bot's environment), and copy-paste
-sameness is what customers recognise. `make bench` reports the semantic figure (MiniLM embeddings) for a
-simulated incident (scripts/bench_apologies.py).
+sameness is what customers recognise. It is not the figure `make bench` reports (scripts/bench_apologies.py:
+the cosine similarity of MiniLM embeddings for a simulated incident, docs/apologies.md), which counts as alike
+two sentences that say the same thing in other words, and is higher.
 """
 
 from __future__ import annotations

@@ -34,21 +34,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sanic import Sanic
 
 from handoff import flows
 from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY
 from handoff.errors import BadRequest, HubError, Unauthorized
 from handoff.flows import Hub, to_channel
-from handoff.http import describe
-from handoff.schemas import MIN_SENDER, WebhookBody
+from handoff.http import client_address, describe
+from handoff.schemas import Conversation, Sender, WebhookBody
 from handoff.updates import LOOK_AGAIN
 
 __all__ = ["SocketChannel", "plain_shape"]
@@ -56,18 +55,30 @@ __all__ = ["SocketChannel", "plain_shape"]
 logger = logging.getLogger(__name__)
 
 SOCKET_PATH = "socket.io"
-SENDER = re.compile(rf"[\w.:@-]{{{MIN_SENDER},128}}")  # as schemas.Sender: shorter ids are replaced, not refused
+_SENDER: TypeAdapter[str] = TypeAdapter(Sender)
+
+
+def valid_sender(value: str) -> bool:
+    """A valid conversation sender (schemas.Sender); a session id that is not one is replaced, not refused."""
+    try:
+        _SENDER.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass
 class Connection:
     """One socket.io connection: whose conversation it shows, and how far it has been sent."""
 
+    address: str  # the client's, for the per-address rate limit
     sender: str | None = None
     rich: bool = False
     token: str | None = None  # the customer token it proved, for the delivery of a linked conversation
+    wanted_after: int | None = None  # a rich client's: the id of the last message it has
     after: int | None = None  # the id of the last message sent; None: not decided yet (no conversation)
     delivery: asyncio.Task[None] | None = field(default=None, repr=False)
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one event at a time
 
 
 def webhook_body(data: Any, connection: Connection) -> WebhookBody:
@@ -102,25 +113,33 @@ def plain_shape(message: dict[str, Any]) -> dict[str, Any]:
 
 
 class SocketChannel:
-    """The socket.io server attached to the hub's app at /socket.io/."""
+    """The socket.io server attached to the hub's app at /socket.io/.
+
+    The events of one connection are handled one at a time, in order (its `turn` lock): a message is answered
+    before the next one is read, and a session is set up before a message for it is taken. Each connection has at
+    most one delivery task, and none outlives the connection."""
 
     def __init__(self, app: Sanic[Any, Any], origins: tuple[str, ...] | None) -> None:
         # origins: the pages allowed to connect from another origin (CANDOR_SOCKET_ORIGINS); None: same origin only.
         self.app = app
-        self.origins = frozenset(origins or ())
+        self.origins = frozenset(origin.lower() for origin in origins or ())
         self.sio = socketio.AsyncServer(
             async_mode="sanic", cors_allowed_origins=self.allows, max_http_buffer_size=64 * 1024, logger=False
         )
         self.sio.attach(app, socketio_path=SOCKET_PATH)
         self.connections: dict[str, Connection] = {}
+        self.deliveries: set[asyncio.Task[None]] = set()
         self.sio.on("connect", self.connect)
         self.sio.on("disconnect", self.disconnect)
         self.sio.on("session_request", self.session_request)
         self.sio.on("user_uttered", self.user_uttered)
 
-    def allows(self, origin: str, environ: dict[str, Any]) -> bool:
+    def allows(self, origin: str | None, environ: dict[str, Any]) -> bool:
         """May a page of `origin` connect? The hub's own pages (the origin the request was sent to, also as a proxy
-        forwarded it), and the configured ones."""
+        forwarded it), and the configured ones. No origin: not a browser page (a browser sends one across sites)."""
+        if not origin:
+            return True
+        origin = origin.lower()
         if "*" in self.origins or origin in self.origins:
             return True
         scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
@@ -129,7 +148,7 @@ class SocketChannel:
             forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
             forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
             own.add(f"{forwarded_scheme}://{forwarded_host}")
-        return origin in own
+        return origin in {o.lower() for o in own}
 
     @property
     def hub(self) -> Hub:
@@ -138,17 +157,17 @@ class SocketChannel:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ.get("sanic.request")
-        address = str(request.remote_addr or request.ip) if request is not None else "unknown"
+        address = client_address(request) if request is not None else "unknown"
         try:
             self.hub.limits.address.check(address)
         except HubError as error:
             raise socketio.exceptions.ConnectionRefusedError(error.message) from None
-        self.connections[sid] = Connection()
+        self.connections[sid] = Connection(address=address)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         connection = self.connections.pop(sid, None)
-        if connection is not None and connection.delivery is not None:
-            connection.delivery.cancel()
+        if connection is not None:
+            self._stop(connection)
 
     async def _error(self, sid: str, error: HubError) -> None:
         await self.sio.emit("candor_error", {"error": error.message, "status": error.status}, to=sid)
@@ -157,37 +176,33 @@ class SocketChannel:
         connection = self.connections.get(sid)
         if connection is None:
             return
-        data = data if isinstance(data, dict) else {}
-        given = data.get("session_id")
-        sender = given if isinstance(given, str) and SENDER.fullmatch(given) else uuid.uuid4().hex
-        token, after = data.get("customer_token"), data.get("after")
-        connection.sender, connection.rich = sender, data.get("rich") is True
-        connection.token = token if isinstance(token, str) else None
-        await self.sio.emit("session_confirm", sender, to=sid)
-        conversation = await self.hub.repository.conversation_by_sender(sender)
-        if conversation is None:
-            return  # delivery starts with the first message
-        try:
-            allowed = self.hub.claim(connection.token).may_use(conversation.customer_id)
-        except HubError as error:  # a token that does not verify
-            await self._error(sid, error)
-            return
-        if not allowed:  # delivery starts once a message proves the customer
-            await self._error(sid, Unauthorized(SIGNED_IN_CUSTOMER_ONLY))
-            return
-        if connection.rich and isinstance(after, int) and not isinstance(after, bool) and after >= 0:
-            connection.after = after
-            await self._send_state(sid, conversation.id)  # where it stands now, before anything new is said
-        else:
-            await self._catch_up(sid, connection, conversation.id)
-        self._deliver(sid, connection, conversation.id)
-
-    async def _catch_up(self, sid: str, connection: Connection, conversation_id: int) -> None:
-        """A client that keeps its own history: the agent messages never sent to it, then only what is new."""
-        messages = await self.hub.repository.messages(conversation_id)
-        connection.after = messages[-1].id if messages else 0
-        for message in await self.hub.repository.take_undelivered_agent_messages(conversation_id):
-            await self._send(sid, connection, to_channel(message, connection.sender or ""))
+        async with connection.turn:
+            try:
+                self.hub.limits.address.check(connection.address)
+            except HubError as error:
+                await self._error(sid, error)
+                return
+            data = data if isinstance(data, dict) else {}
+            given, token, after = data.get("session_id"), data.get("customer_token"), data.get("after")
+            sender = given if isinstance(given, str) and valid_sender(given) else uuid.uuid4().hex
+            if sender != connection.sender:
+                self._stop(connection)  # another session on this connection: nothing of the last one goes on
+            connection.sender, connection.rich = sender, data.get("rich") is True
+            connection.token = token if isinstance(token, str) else None
+            connection.wanted_after = after if isinstance(after, int) and not isinstance(after, bool) else None
+            await self.sio.emit("session_confirm", sender, to=sid)
+            conversation = await self.hub.repository.conversation_by_sender(sender)
+            if conversation is None:
+                return  # delivery starts with the first message
+            try:
+                allowed = self.hub.claim(connection.token).may_use(conversation.customer_id)
+            except HubError as error:  # a token that does not verify
+                await self._error(sid, error)
+                return
+            if not allowed:  # delivery starts once a message proves the customer
+                await self._error(sid, Unauthorized(SIGNED_IN_CUSTOMER_ONLY))
+                return
+            await self._start(sid, connection, conversation)
 
     async def user_uttered(self, sid: str, data: Any) -> dict[str, Any]:
         """A customer's message. Acknowledged (for clients that ask) with {"ok": true} once stored and answered,
@@ -195,49 +210,83 @@ class SocketChannel:
         connection = self.connections.get(sid)
         if connection is None:
             return {"error": "not connected", "status": 400}
+        async with connection.turn:
+            try:
+                await self._take(sid, connection, data)
+            except HubError as error:
+                if not connection.rich:  # a rich client reads the acknowledgement
+                    await self._error(sid, error)
+                return {"error": error.message, "status": error.status}
+            return {"ok": True}
+
+    async def _take(self, sid: str, connection: Connection, data: Any) -> None:
         hub = self.hub
-        try:
-            body = webhook_body(data, connection)
-            claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
-            hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
-            await flows.customer_message(hub, body, claim)
-        except HubError as error:
-            if not connection.rich:  # a rich client reads the acknowledgement
-                await self._error(sid, error)
-            return {"error": error.message, "status": error.status}
-        if connection.sender != body.sender and connection.delivery is not None:  # the client changed sessions
-            connection.delivery.cancel()
-            connection.delivery, connection.after = None, None
-        if connection.delivery is None:
+        hub.limits.address.check(connection.address)
+        body = webhook_body(data, connection)
+        claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
+        hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
+        if body.sender != connection.sender:
+            self._stop(connection)
+            connection.sender = body.sender
+        if connection.delivery is None:  # this message may be what proves the customer: catch up first
+            existing = await hub.repository.conversation_by_sender(body.sender)
+            if existing is not None and claim.may_use(existing.customer_id):
+                connection.token = body.metadata.get("customer_token")
+                await self._start(sid, connection, existing)
+        await flows.customer_message(hub, body, claim)
+        if connection.delivery is None:  # a new conversation: all of it
             conversation = await hub.repository.conversation_by_sender(body.sender)
-            if conversation is not None:  # it is: the message was stored
-                connection.sender, connection.token = body.sender, body.metadata.get("customer_token")
-                if connection.after is None:
-                    connection.after = 0  # a new conversation, or one this connection never showed: all of it
-                self._deliver(sid, connection, conversation.id)
-        return {"ok": True}
+            if conversation is not None:
+                connection.token, connection.after = body.metadata.get("customer_token"), 0
+                self._deliver(sid, connection, conversation)
 
-    def _deliver(self, sid: str, connection: Connection, conversation_id: int) -> None:
-        if connection.delivery is not None:  # one delivery per connection
+    async def _start(self, sid: str, connection: Connection, conversation: Conversation) -> None:
+        """Deliver this conversation from where the client is: after the message it named (a rich client), or, for
+        a client that keeps its own history, the agent messages never sent to it, then only what is new."""
+        if connection.rich and connection.wanted_after is not None and connection.wanted_after >= 0:
+            connection.after = connection.wanted_after
+            await self._send_state(sid, conversation.id)  # where it stands now, before anything new is said
+        else:
+            messages = await self.hub.repository.messages(conversation.id)
+            connection.after = messages[-1].id if messages else 0
+            for message in await self.hub.repository.take_undelivered_agent_messages(conversation.id):
+                await self._send(sid, connection, to_channel(message, connection.sender or ""))
+        self._deliver(sid, connection, conversation)
+
+    def _deliver(self, sid: str, connection: Connection, conversation: Conversation) -> None:
+        if self.connections.get(sid) is not connection:
+            return  # the client left meanwhile
+        self._stop(connection)
+        task = asyncio.create_task(self._delivery(sid, connection, conversation), name=f"candor-socket-{sid}")
+        connection.delivery = task
+        self.deliveries.add(task)
+        task.add_done_callback(self.deliveries.discard)
+
+    @staticmethod
+    def _stop(connection: Connection) -> None:
+        if connection.delivery is not None:
             connection.delivery.cancel()
-        connection.delivery = asyncio.create_task(
-            self._delivery(sid, connection, conversation_id), name=f"candor-socket-{sid}"
-        )
+            connection.delivery = None
 
-    async def _delivery(self, sid: str, connection: Connection, conversation_id: int) -> None:
-        """Until the connection closes: every new bot, agent and system message, once, in order."""
+    async def _delivery(self, sid: str, connection: Connection, conversation: Conversation) -> None:
+        """Until the connection closes: every new bot, agent and system message, once, in order; while the
+        customer's token is good (a linked conversation)."""
         try:
             while True:
                 messages = await flows.new_messages(
-                    self.hub, conversation_id, connection.after or 0, LOOK_AGAIN, customer=True
+                    self.hub, conversation.id, connection.after or 0, LOOK_AGAIN, customer=True
                 )
+                if not self.hub.claim(connection.token).may_use(conversation.customer_id):
+                    raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
                 for message in messages:
                     await self._send(sid, connection, to_channel(message, connection.sender or ""))
                     connection.after = message.id
                 if messages and connection.rich:
-                    await self._send_state(sid, conversation_id)
+                    await self._send_state(sid, conversation.id)
         except asyncio.CancelledError:
             raise
+        except HubError as error:  # the token expired: the client signs in again and reconnects
+            await self._error(sid, error)
         except Exception:  # the client reconnects and resumes; the hub keeps running
             logger.exception("socket.io delivery to %s stopped", sid)
             with contextlib.suppress(Exception):
@@ -257,7 +306,7 @@ class SocketChannel:
 
     async def close(self) -> None:
         """Stop every delivery (the server is stopping)."""
-        tasks = [c.delivery for c in self.connections.values() if c.delivery is not None]
+        tasks = list(self.deliveries)
         for task in tasks:
             task.cancel()
         for task in tasks:

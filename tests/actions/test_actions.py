@@ -128,6 +128,11 @@ def test_after_a_handback_the_first_answer_says_where_the_person_left_it_once(us
     [again], _ = run(ActionApologize(), make_tracker(sender, later, said))
     assert "Ana" not in again and is_plain(again), again
 
+    # Asking for a person again instead: the note is not said later, after that next person.
+    handoff = make_tracker(sender, [("get me a person", "request_human", "medium")], handed_back)
+    _, events = run(ActionHandoff(), handoff)
+    assert slot(events, "handback_agent") is None and slot(events, "handback_note") is None
+
     asked = [("when will it be fixed", "ask_status", "none")]
     [status], events = run(ActionIncidentStatus(), make_tracker(sender, asked, {**handed_back, "handback_note": ""}))
     assert status.startswith("Picking up where Ana left it. Status of "), status

@@ -6,6 +6,7 @@ conftest.py): a customer's first message queues them for a person; tests/e2e/tes
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def test_a_dropped_connection_loses_and_repeats_nothing(hub: Hub, widget: Callab
     expect(page.locator(".msg.agent", has_text="First:")).to_have_count(1)
 
     hub.go_down()  # the connection drops: the hub is stopped
-    expect(page.locator("#connection")).to_contain_text("reconnecting")
+    expect(page.locator("#connection")).to_have_text(re.compile(r"reconnecting|trying again"))  # either, by timing
     chat.say("are you still there?")  # typed while the connection is down
     expect(page.locator(".msg.customer", has_text="still there").locator(".note")).to_have_text("Sending…")
     hub.come_back()
@@ -178,3 +179,28 @@ def agent_can_see(hub: Hub, sender: str) -> bool:
     with contextlib.suppress(AssertionError, httpx.HTTPError):
         return hub.conversation_id(sender, agent_token(hub)) > 0
     return False
+
+
+def test_a_message_typed_while_unreachable_survives_a_reload_and_goes_once(
+    hub: Hub, widget: Callable[[Hub], Chat]
+) -> None:
+    chat = widget(hub)
+    page = chat.page
+    chat.say("my landline is dead")
+    expect(page.locator(".msg.system", has_text="queue")).to_be_visible()
+    page.route("**/socket.io/**", lambda route: route.abort())  # the chat cannot reach the hub; the page can
+    page.reload()
+    expect(page.locator("#connection")).to_have_text(re.compile(r"reconnecting|trying again"))
+    chat.say("hello, anyone?")
+    expect(page.locator(".msg.customer", has_text="anyone").locator(".note")).to_have_text("Sending…")
+    page.reload()  # what people do when a chat seems stuck
+    expect(page.locator(".msg.customer", has_text="anyone").locator(".note")).to_have_text("Sending…")
+    page.unroute("**/socket.io/**")
+    expect(page.locator(".msg.customer .note")).to_have_count(0)  # acknowledged once the hub is reachable
+    token = agent_token(hub)
+    conversation_id = hub.conversation_id(sender_of(chat), token)
+    stored = hub.api(f"/api/agent/conversations/{conversation_id}/messages", token, after=0)["messages"]
+    assert [m["text"] for m in stored if m["role"] == "customer"] == ["my landline is dead", "hello, anyone?"]
+    page.reload()
+    expect(page.locator(".msg.customer", has_text="anyone")).to_have_count(1)
+    expect(page.locator(".msg.customer .note")).to_have_count(0)  # remembered as sent

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,8 +92,15 @@ def agent_replies(hub: httpx.Client, session_id: str, text: str) -> list[str]:
     login = hub.post("/api/agent/login", json={"username": AGENT["username"], "password": AGENT["password"]})
     assert login.status_code == 200, login.text
     auth = {"Authorization": f"Bearer {login.json()['token']}"}
-    mine = hub.get("/api/agent/queue", headers=auth).json()["mine"]
-    conversation_id = next(q["conversation_id"] for q in mine if q["sender"] == session_id)
+    for _ in range(150):  # the handoff turn may still be running: the bot, then the hub's routing
+        mine = hub.get("/api/agent/queue", headers=auth).json()["mine"]
+        given = [q["conversation_id"] for q in mine if q["sender"] == session_id]
+        if given:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"{session_id} was never given to {AGENT['name']}")
+    conversation_id = given[0]
     sent = hub.post(f"/api/agent/conversations/{conversation_id}/messages", headers=auth, json={"text": text})
     assert sent.status_code == 201, sent.text
     transcript = hub.get(f"/api/agent/conversations/{conversation_id}/messages", headers=auth).json()["messages"]

@@ -31,8 +31,9 @@ class Client:
         await self.sio.connect(self.url, headers=headers or {}, transports=["websocket"], wait_timeout=5)
 
     async def session(self, **data: Any) -> str:
+        count = len(self.events["session_confirm"]) + 1
         await self.sio.emit("session_request", data)
-        confirmed = await self.wait_for("session_confirm", 1)
+        confirmed = await self.wait_for("session_confirm", count)
         return str(confirmed[-1])
 
     async def say(self, session_id: str, text: str, **extra: Any) -> None:
@@ -214,3 +215,67 @@ async def test_a_rich_client_reads_each_messages_outcome_in_its_acknowledgement(
     assert widget.events["candor_error"] == []  # a rich client reads errors in the acknowledgement
     conversation = await hub.repository.conversation_by_sender(session_id)
     assert [m.text for m in await hub.repository.messages(conversation.id) if m.role == "customer"] == ["hello"]
+
+
+async def test_a_client_gone_mid_turn_leaves_nothing_running_that_takes_its_messages(
+    hub: Any, client: Any, fake_rasa: Any
+) -> None:
+    sender, token = uuid.uuid4().hex, customer_token("C-1001")
+    fake_rasa.mode, fake_rasa.delay = "slow", 1.0
+    leaving = await client()
+    await leaving.session(session_id=sender, customer_token=token)
+    await leaving.say(sender, "my internet is down", **signed_in())
+    await asyncio.sleep(0.3)
+    await leaving.sio.disconnect()  # the tab closes while the bot thinks
+    await asyncio.sleep(1.5)  # the turn ends with nobody connected
+    fake_rasa.mode = "ok"
+
+    assert (await hub.escalate(sender)).status_code == 200
+    conversation = await hub.repository.conversation_by_sender(sender)
+    ana = await hub.login("ana")
+    await hub.client.post(f"/api/agent/conversations/{conversation.id}/claim", headers=ana)
+    await hub.client.post(f"/api/agent/conversations/{conversation.id}/messages", headers=ana, json={"text": "Hi"})
+    back = await client()  # the customer opens the chat again
+    await back.session(session_id=sender, customer_token=token)
+    assert await back.wait_for("bot_uttered", 1) == [{"text": "Ana: Hi"}]  # not taken by a task left behind
+
+
+async def test_every_event_counts_against_the_clients_address(start_hub: Any, make_settings: Any) -> None:
+    hub = await start_hub(make_settings(CANDOR_ADDRESS_RATE="4"))
+    busy = Client(hub.url)
+    await busy.connect()  # 1
+    answers = [
+        await busy.sio.call("user_uttered", {"message": "hi", "session_id": uuid.uuid4().hex}, timeout=10)
+        for _ in range(5)
+    ]
+    assert [a.get("status", 200) for a in answers] == [200, 200, 200, 429, 429]
+    await busy.sio.disconnect()
+
+
+async def test_a_reloaded_plain_client_proving_its_customer_gets_only_what_is_new(hub: Any, client: Any) -> None:
+    first = await client()
+    session_id = await first.session(session_id=None)
+    await first.say(session_id, "one", **signed_in())
+    assert len(await first.wait_for("bot_uttered", 2)) == 2
+    await first.sio.disconnect()
+
+    again = await client()  # rasa-webchat after a reload: the session id, and the token only with messages
+    await again.session(session_id=session_id)
+    assert (await again.wait_for("candor_error", 1))[0]["status"] == 401  # nothing delivered without the token
+    await again.say(session_id, "two", **signed_in())
+    said = await again.wait_for("bot_uttered", 2)
+    assert said[0] == {"text": "bot heard: two"}
+    await again.quiet("bot_uttered", 2)  # not the answers to "one" again
+
+
+async def test_a_new_session_on_the_same_connection_gets_its_own_answers(hub: Any, client: Any) -> None:
+    webchat = await client()
+    old = await webchat.session(session_id=None)
+    await webchat.say(old, "first", **signed_in())
+    await webchat.wait_for("bot_uttered", 2)
+    new = await webchat.session(session_id=None)  # the second session_confirm
+    assert new != old
+    await webchat.say(new, "second", **signed_in())
+    said = await webchat.wait_for("bot_uttered", 4)
+    assert said[2] == {"text": "bot heard: second"}
+    await webchat.quiet("bot_uttered", 4)
