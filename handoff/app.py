@@ -109,6 +109,6 @@ def create_app(
         hub: Hub | None = getattr(app.ctx, "hub", None)
         if hub is not None:
             await hub.rasa.aclose()
-            await hub.repository.engine.dispose()
+            await hub.repository.close()
 
     return app

@@ -17,7 +17,7 @@ from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY, Claim, claim_from
 from handoff.errors import NotFound, RasaUnavailable, Unauthorized
 from handoff.rasa_client import RasaClient
 from handoff.rate_limits import Limits
-from handoff.repository import Repository
+from handoff.repository import Received, Repository
 from handoff.schemas import (
     Agent,
     Apology,
@@ -149,12 +149,10 @@ async def queue_info(hub: Hub, conversation_id: int) -> QueueInfo:
 
 async def _queue_info(hub: Hub, conversation_id: int) -> tuple[QueueInfo, str | None]:
     """Where the conversation stands in the queue, and when its team is back in words (None: open now)."""
-    repo, now = hub.repository, models.utcnow()
-    info = service.queue_info(
-        conversation_id, await repo.queued(), await repo.handle_times(), await repo.agents_online(), now
-    )
-    escalation = await repo.open_escalation(conversation_id)
-    opens_at, zone = hours.opening(await repo.teams(), escalation.team if escalation else None, now)
+    now = models.utcnow()
+    facts = await hub.repository.queue_facts(conversation_id)
+    info = service.queue_info(conversation_id, facts.queued, facts.handle_times, facts.agents_online, now)
+    opens_at, zone = hours.opening(facts.teams, facts.team, now)
     if opens_at == now:
         return info, None
     when = hours.spoken(opens_at, zone, now) if opens_at and zone else None
@@ -188,19 +186,26 @@ async def tell_queue_changes(hub: Hub) -> list[int]:
 async def customer_message(hub: Hub, body: WebhookBody, claim: Claim) -> list[dict[str, Any]]:
     """POST /webhooks/rest/webhook: store first, then the bot or the queue answers; a retry of a message
     (the same metadata.message_id) gets the first answer and is not a new turn."""
-    conversation, message, stored_before = await hub.repository.receive_customer_message(
-        body.sender, body.message, claim, body.message_id
-    )
-    if stored_before:
-        return await _answer_again(hub, conversation, message, body)
-    return await _answer(hub, conversation, message, body)
+    received = await hub.repository.take_customer_message(body.sender, body.message, claim, body.message_id)
+    if received.stored_before:
+        return await _answer_again(hub, received.conversation, received.message, body)
+    return await _answer(hub, received.conversation, received.message, body, received)
 
 
-async def _answer(hub: Hub, conversation: Conversation, message: Message, body: WebhookBody) -> list[dict[str, Any]]:
+async def _answer(
+    hub: Hub, conversation: Conversation, message: Message, body: WebhookBody, received: Received | None = None
+) -> list[dict[str, Any]]:
+    """`received`: what storing the message took in already (its undelivered agent messages, maybe recorded as
+    its answer in that same transaction)."""
+    recorded: bool | None = None  # whether this request recorded the answer (None: not tried yet)
     if conversation.state == "bot":
-        answer = await _ask_bot(hub, conversation, body)
+        answer, recorded = await _ask_bot(hub, conversation, body, message.id)
     else:  # queued or agent: the bot is not called at all.
-        undelivered = await hub.repository.take_undelivered_agent_messages(conversation.id)
+        if received is not None and received.delivered is not None:
+            undelivered = received.delivered
+            recorded = True if received.answered else None
+        else:
+            undelivered = await hub.repository.take_undelivered_agent_messages(conversation.id)
         answer = [to_channel(m, body.sender) for m in undelivered]
         if conversation.state == "queued" and not answer:
             info, when = await _queue_info(hub, conversation.id)
@@ -214,10 +219,14 @@ async def _answer(hub: Hub, conversation: Conversation, message: Message, body: 
                 await hub.repository.record_told(conversation.id, info.position, info.expected_wait_minutes)
             (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
             answer.append(to_channel(stored, body.sender))
-    if body.message_id is not None and not await hub.repository.record_answer(message.id, [m["id"] for m in answer]):
-        # A late retry answered it too (the first request outlived its deadline): both callers get the first answer.
-        first = await hub.repository.answer_of(message.id)
-        return [to_channel(m, body.sender) for m in first or []]
+    if body.message_id is not None:
+        if recorded is None:
+            recorded = await hub.repository.record_answer(message.id, [m["id"] for m in answer])
+        if not recorded:
+            # A late retry answered it too (the first request outlived its deadline): both callers get the first
+            # answer.
+            first = await hub.repository.answer_of(message.id)
+            return [to_channel(m, body.sender) for m in first or []]
     return answer
 
 
@@ -237,7 +246,11 @@ async def _answer_again(
     return [to_channel(m, body.sender) for m in answered]
 
 
-async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> list[dict[str, Any]]:
+async def _ask_bot(
+    hub: Hub, conversation: Conversation, body: WebhookBody, message_id: int
+) -> tuple[list[dict[str, Any]], bool | None]:
+    """The bot's answer, stored; and whether it was recorded as the answer of `message_id` with it (when the
+    message has a metadata.message_id; None: not recorded yet)."""
     try:
         # The token stays here: Rasa's tracker store keeps metadata, and the bot reads the customer from the hub.
         metadata = {key: value for key, value in body.metadata.items() if key != "customer_token"}
@@ -253,14 +266,17 @@ async def _ask_bot(hub: Hub, conversation: Conversation, body: WebhookBody) -> l
         await route(hub)
         notice = f"{BOT_UNAVAILABLE} {await notice_for(hub, conversation.id)}"
         stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
-        return [to_channel(m, body.sender) for m in stored]
+        return [to_channel(m, body.sender) for m in stored], None
     items = []
     for reply in replies:
         text = reply.get("text")
         extra = {k: v for k, v in reply.items() if k not in ("recipient_id", "text")}
         items.append((text if isinstance(text, str) else "", extra))
+    if body.message_id is not None:  # stored and recorded as the answer in one transaction
+        stored, recorded = await hub.repository.add_answer(conversation.id, "bot", items, answering=message_id)
+        return [to_channel(m, body.sender) for m in stored], recorded
     stored = await hub.repository.add_messages(conversation.id, "bot", items) if items else []
-    return [to_channel(m, body.sender) for m in stored]
+    return [to_channel(m, body.sender) for m in stored], None
 
 
 async def new_messages(

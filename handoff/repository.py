@@ -1,10 +1,12 @@
 """All of the hub's database access. ORM rows never leave this module: callers get schemas records.
 
-Each public method is one transaction. Writes that race (claims, escalations, first messages,
-compensation records) are decided by the database: a conditional UPDATE whose row count names the
-single winner, or a UNIQUE constraint; edits that read a row first (incident edits, compensation
-decisions) take the row's write lock before reading it. No in-process locks, so several hub processes
-could share a PostgreSQL store.
+Each public method is one transaction. The requests of a relayed conversation (a customer's or an agent's
+message, a poll, an agent's token, a waiting customer's place) are SQLAlchemy Core statements built once; on a
+SQLite file their transactions run whole in a thread (Repository._run), the others through the ORM over aiosqlite.
+Writes that race (claims, escalations, first messages, compensation records) are decided by the database: a
+conditional UPDATE whose row count names the single winner, or a UNIQUE constraint; edits that read a row first
+(incident edits, compensation decisions) take the row's write lock before reading it. No in-process locks decide
+anything (on SQLite an asyncio lock only queues this process's writes), so several hub processes can share a store.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,9 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import sqlalchemy
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, event, func, or_, select, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import CursorResult, Table, bindparam, event, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -65,7 +69,7 @@ from handoff.schemas import (
 )
 from handoff.supervision_store import SupervisionStore
 
-__all__ = ["AgentSeed", "QueueItem", "Repository", "create_engine"]
+__all__ = ["AgentSeed", "QueueFacts", "QueueItem", "Received", "Repository", "create_engine"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +98,14 @@ def create_engine(database_url: str, *, busy_timeout: float = 5.0) -> AsyncEngin
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
+    _configure_sqlite(engine.sync_engine, busy_timeout)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    """The pragmas of every new connection, and BEGIN IMMEDIATE (or SQLITE_BEGIN's mode) at each transaction."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # the driver emits no BEGIN; _on_begin does
         cursor = dbapi_connection.cursor()
@@ -105,14 +115,12 @@ def create_engine(database_url: str, *, busy_timeout: float = 5.0) -> AsyncEngin
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
         if mode not in ("IMMEDIATE", "DEFERRED"):
             raise ValueError(f"{SQLITE_BEGIN} must be IMMEDIATE or DEFERRED, got {mode!r}")
         connection.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
 
 
 def _use_wal(cursor: Any, busy_timeout: float) -> None:
@@ -287,6 +295,343 @@ def _terms(row: models.Compensation) -> dict[str, str]:
     return {"amount": str(row.amount), "status": row.status}
 
 
+# Hot paths in SQLAlchemy Core --------------------------------------------------------------------------
+# The requests of a relayed conversation (a customer's message, an agent's message, a poll, an agent's token)
+# run as plain functions of one Connection: no ORM unit of work, one statement where the ORM took two or three,
+# and on a SQLite file the whole transaction is one call into a thread (Repository._run), not three or four
+# thread hops per statement through aiosqlite.
+
+_M = cast(Table, models.Message.__table__)
+_C = cast(Table, models.Conversation.__table__)
+_A = cast(Table, models.Agent.__table__)
+_SESSIONS = cast(Table, models.AgentSession.__table__)
+_AUDIT = cast(Table, models.Audit.__table__)
+_ESCALATIONS = cast(Table, models.Escalation.__table__)
+_TEAMS = cast(Table, models.Team.__table__)
+HANDLE_TIMES = 50  # the latest resolved escalations whose handle times set the expected wait
+_MESSAGE = select(
+    _M.c.id,
+    _M.c.conversation_id,
+    _M.c.role,
+    _M.c.text,
+    _M.c.extra,
+    _M.c.agent_id,
+    _M.c.created_at,
+    _M.c.delivered_at,
+    _A.c.username,
+    _A.c.display_name,
+).select_from(_M.outerjoin(_A, _A.c.id == _M.c.agent_id))
+_CONVERSATION = select(
+    _C.c.id,
+    _C.c.sender,
+    _C.c.customer_id,
+    _C.c.state,
+    _C.c.agent_id,
+    _C.c.created_at,
+    _C.c.updated_at,
+    _C.c.last_customer_message_at,
+    _A.c.username,
+    _A.c.display_name,
+).select_from(_C.outerjoin(_A, _A.c.id == _C.c.agent_id))
+
+# Built once: a statement made anew at every call cost more CPU than running it (its cache key, its coercions).
+_CONVERSATION_BY_ID = _CONVERSATION.where(_C.c.id == bindparam("b_id"))
+_CONVERSATION_BY_SENDER = _CONVERSATION.where(_C.c.sender == bindparam("b_sender"))
+_CONVERSATION_ROW_BY_SENDER = select(_C).where(_C.c.sender == bindparam("b_sender"))
+_UPDATE_CONVERSATION = update(_C).where(_C.c.id == bindparam("b_id"))  # SET: the columns the parameters name
+_HOLD_CONVERSATION = update(_C).where(  # the agent's own conversation, still with them
+    _C.c.id == bindparam("b_id"), _C.c.state == "agent", _C.c.agent_id == bindparam("b_agent")
+)
+_ASSIGNMENT = select(_C.c.state, _C.c.agent_id).where(_C.c.id == bindparam("b_id"))
+_INSERT_CONVERSATION = insert(_C)
+_MESSAGES_BY_IDS = _MESSAGE.where(_M.c.id.in_(bindparam("b_ids", expanding=True))).order_by(_M.c.id)
+_MESSAGES_AFTER = _MESSAGE.where(_M.c.conversation_id == bindparam("b_conversation"), _M.c.id > bindparam("b_after"))
+_MESSAGES_AFTER = _MESSAGES_AFTER.order_by(_M.c.id)
+_MESSAGE_BY_CLIENT_ID = _MESSAGE.where(
+    _M.c.conversation_id == bindparam("b_conversation"), _M.c.client_message_id == bindparam("b_client_id")
+)
+_INSERT_MESSAGE = insert(_M)
+_TAKE_UNDELIVERED = (
+    update(_M)
+    .where(_M.c.conversation_id == bindparam("b_conversation"), _M.c.role == "agent", _M.c.delivered_at.is_(None))
+    .returning(_M.c.id)
+)
+_MARK_DELIVERED = update(_M).where(_M.c.id.in_(bindparam("b_ids", expanding=True)), _M.c.delivered_at.is_(None))
+_RECORD_ANSWER = update(_M).where(_M.c.id == bindparam("b_id"), _M.c.answer.is_(None))
+_CUSTOMER_EXISTS = select(models.Customer.id).where(models.Customer.id == bindparam("b_id"))
+_AGENT_NAME = select(_A.c.id, _A.c.username, _A.c.display_name).where(_A.c.id == bindparam("b_id"))
+_INSERT_AUDIT = insert(_AUDIT)
+_SESSION_AGENT = (
+    select(_SESSIONS.c.last_seen_at, _A.c.id, _A.c.username, _A.c.display_name, _A.c.role)
+    .join(_A, _A.c.id == _SESSIONS.c.agent_id)
+    .where(
+        _SESSIONS.c.token_hash == bindparam("b_token"),
+        _SESSIONS.c.ended_at.is_(None),
+        _SESSIONS.c.expires_at > bindparam("b_now"),
+    )
+)
+_SESSION_SEEN = update(_SESSIONS).where(_SESSIONS.c.token_hash == bindparam("b_token"))
+_LIVE_AGENTS = select(_SESSIONS.c.agent_id).where(  # with a console that called the hub lately (ONLINE_WINDOW)
+    _SESSIONS.c.ended_at.is_(None),
+    _SESSIONS.c.last_seen_at >= bindparam("b_seen_since"),
+    _SESSIONS.c.expires_at > bindparam("b_now"),
+)
+_AGENTS_ONLINE = select(func.count()).select_from(_A).where(_A.c.presence == "online", _A.c.id.in_(_LIVE_AGENTS))
+_QUEUED = select(_ESCALATIONS.c.conversation_id, _ESCALATIONS.c.priority, _ESCALATIONS.c.created_at).where(
+    _ESCALATIONS.c.state == "queued"
+)
+_HANDLED = (
+    select(_ESCALATIONS.c.claimed_at, _ESCALATIONS.c.closed_at)
+    .where(
+        _ESCALATIONS.c.state == "resolved",
+        _ESCALATIONS.c.claimed_at.is_not(None),
+        _ESCALATIONS.c.closed_at.is_not(None),
+    )
+    .order_by(_ESCALATIONS.c.closed_at.desc())
+    .limit(HANDLE_TIMES)
+)
+_OPEN_TEAM = (
+    select(_ESCALATIONS.c.team)
+    .where(_ESCALATIONS.c.conversation_id == bindparam("b_conversation"), _ESCALATIONS.c.state.in_(OPEN_ESCALATION))
+    .order_by(_ESCALATIONS.c.id.desc())
+    .limit(1)
+)
+_ALL_TEAMS = select(_TEAMS).order_by(_TEAMS.c.name)
+
+Result = TypeVar("Result")
+
+
+def _new_id(result: Any) -> int:
+    """The id of the row an INSERT stored."""
+    return int(result.inserted_primary_key[0])
+
+
+def _named_agent(row: Any) -> Agent | None:
+    """The agent of a row joined to agents (username, display_name), as the records name them."""
+    if row.agent_id is None or row.username is None:
+        return None
+    return Agent.model_construct(id=row.agent_id, username=row.username, display_name=row.display_name)
+
+
+def _message_of(row: Any) -> Message:
+    """A record from a row of _MESSAGE (the values are the database's, so they are not validated again)."""
+    return Message.model_construct(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        role=row.role,
+        text=row.text,
+        extra=dict(row.extra or {}),
+        agent=_named_agent(row),
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+    )
+
+
+def _conversation_of(row: Any) -> Conversation:
+    return Conversation.model_construct(
+        id=row.id,
+        sender=row.sender,
+        customer_id=row.customer_id,
+        state=row.state,
+        agent=_named_agent(row),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_customer_message_at=row.last_customer_message_at,
+    )
+
+
+def _conversation_in(connection: Connection, conversation_id: int) -> Conversation | None:
+    row = connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id}).first()
+    return _conversation_of(row) if row is not None else None
+
+
+def _messages_in(connection: Connection, query: Any, parameters: dict[str, Any]) -> list[Message]:
+    return [_message_of(r) for r in connection.execute(query, parameters)]
+
+
+def _audit_in(connection: Connection, actor: str, action: str, conversation_id: int | None, **detail: Any) -> None:
+    values = {"at": models.utcnow(), "actor": actor, "action": action, "conversation_id": conversation_id}
+    connection.execute(_INSERT_AUDIT, {**values, "detail": detail})
+
+
+def _take_undelivered_in(connection: Connection, conversation_id: int, now: datetime) -> list[Message]:
+    """The conversation's agent messages not yet delivered to the customer, now marked delivered."""
+    ids = connection.scalars(_TAKE_UNDELIVERED, {"b_conversation": conversation_id, "delivered_at": now}).all()
+    return _messages_in(connection, _MESSAGES_BY_IDS, {"b_ids": list(ids)}) if ids else []
+
+
+def _record_answer_in(connection: Connection, message_id: int, answer: Sequence[int]) -> bool:
+    recorded = connection.execute(_RECORD_ANSWER, {"b_id": message_id, "answer": list(answer)})
+    return bool(recorded.rowcount)
+
+
+def _insert_messages_in(
+    connection: Connection,
+    conversation_id: int,
+    role: str,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    agent: Agent | None,
+    now: datetime,
+) -> list[Message]:
+    stored = []
+    for text, extra in items:  # one INSERT each, in order: the ids follow the order
+        values = {
+            "conversation_id": conversation_id,
+            "role": role,
+            "text": text,
+            "extra": extra,
+            "agent_id": agent.id if agent else None,
+            "created_at": now,
+        }
+        stored.append(
+            Message.model_construct(
+                id=_new_id(connection.execute(_INSERT_MESSAGE, values)),
+                conversation_id=conversation_id,
+                role=cast(Any, role),
+                text=text,
+                extra=dict(extra),
+                agent=agent,
+                created_at=now,
+                delivered_at=None,
+            )
+        )
+    return stored
+
+
+@dataclass(frozen=True)
+class QueueFacts:
+    """What a waiting customer's place and expected wait are computed from (Repository.queue_facts)."""
+
+    queued: list[service.Queued]
+    handle_times: list[timedelta]
+    agents_online: int
+    team: str | None  # the team of the conversation's open escalation
+    teams: list[Team]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A customer's message as the hub took it in (Repository.take_customer_message)."""
+
+    conversation: Conversation
+    message: Message
+    stored_before: bool  # a retry: its message_id names a message stored before
+    delivered: list[Message] | None = None  # not with the bot: the agent messages it now delivers (each goes once)
+    answered: bool = False  # those were recorded as the message's answer (in the same transaction)
+
+
+def _receive_in(
+    connection: Connection,
+    sender: str,
+    text: str,
+    claim: Claim,
+    message_id: str | None,
+    deliver: bool,
+) -> Received:
+    """Store a customer's message (Repository.receive_customer_message), in one transaction. deliver: when the
+    conversation is not with the bot, also take its undelivered agent messages, and record them as the answer
+    (of a message with a message_id) when they are the whole answer: with an agent, or waiting with some."""
+    now = models.utcnow()
+    actor = f"customer:{sender}"
+    customer_id = claim.customer_id
+    row = connection.execute(_CONVERSATION_ROW_BY_SENDER, {"b_sender": sender}).first()
+    if row is not None and not claim.may_use(row.customer_id):
+        raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
+    if row is not None and message_id is not None:
+        earlier = connection.execute(
+            _MESSAGE_BY_CLIENT_ID, {"b_conversation": row.id, "b_client_id": message_id}
+        ).first()
+        if earlier is not None:
+            if earlier.text != text:
+                raise Conflict(f"metadata.message_id {message_id!r} was used for another message of this conversation")
+            _audit_in(connection, actor, "duplicate_message", row.id, message_id=message_id)
+            return Received(cast(Conversation, _conversation_in(connection, row.id)), _message_of(earlier), True)
+    known_customer: str | None = None
+    if claim.verified and customer_id:
+        found = connection.execute(_CUSTOMER_EXISTS, {"b_id": customer_id}).first()
+        known_customer = customer_id if found is not None else None
+    changes: dict[str, Any] = {"last_customer_message_at": now, "updated_at": now}
+    if row is None:
+        values = {"sender": sender, "customer_id": known_customer, "state": "bot", "created_at": now, **changes}
+        conversation_id = _new_id(connection.execute(_INSERT_CONVERSATION, values))
+        state = "bot"
+        _audit_in(connection, actor, "conversation_started", conversation_id, customer_id=known_customer)
+        if customer_id and not claim.verified:
+            _audit_in(connection, actor, "unsigned_customer_id", conversation_id, customer_id=customer_id)
+        elif customer_id and not known_customer:
+            _audit_in(connection, actor, "unknown_customer_id", conversation_id, customer_id=customer_id)
+    else:
+        conversation_id, state = row.id, row.state
+        if row.customer_id is None and known_customer:
+            changes["customer_id"] = known_customer
+            _audit_in(connection, actor, "customer_linked", conversation_id, customer_id=known_customer)
+        if state == "closed":
+            state = changes["state"] = service.check_transition("reopen", state)
+            changes["agent_id"] = None
+            _audit_in(connection, actor, "reopened", conversation_id)
+        if row.silent_since is not None:
+            changes["silent_since"] = None
+            _audit_in(connection, actor, "no_longer_silent", conversation_id)
+        connection.execute(_UPDATE_CONVERSATION, {"b_id": conversation_id, **changes})
+    values = {
+        "conversation_id": conversation_id,
+        "role": "customer",
+        "text": text,
+        "extra": {},
+        "agent_id": None,
+        "created_at": now,
+        "client_message_id": message_id,
+    }
+    stored_id = _new_id(connection.execute(_INSERT_MESSAGE, values))
+    message = Message.model_construct(
+        id=stored_id,
+        conversation_id=conversation_id,
+        role="customer",
+        text=text,
+        extra={},
+        agent=None,
+        created_at=now,
+        delivered_at=None,
+    )
+    delivered, answered = None, False
+    if deliver and state != "bot":
+        delivered = _take_undelivered_in(connection, conversation_id, now)
+        if message_id is not None and (state == "agent" or delivered):
+            answered = _record_answer_in(connection, stored_id, [m.id for m in delivered])
+    conversation = cast(Conversation, _conversation_in(connection, conversation_id))
+    return Received(conversation, message, False, delivered, answered)
+
+
+def _in_transaction(engine: Engine, work: Callable[[Connection], Result]) -> Result:
+    """`work` in one transaction of `engine` (called in a thread of Repository._run)."""
+    with engine.begin() as connection:
+        return work(connection)
+
+
+@dataclass(frozen=True)
+class _QueuedWrite:
+    """A write waiting for the writer thread (Repository._run)."""
+
+    work: Callable[[Connection], Any]
+    done: asyncio.Future[Any]
+    stored: Callable[[Any], set[int]] | None
+
+
+def _each_in_transaction(engine: Engine, writes: Sequence[_QueuedWrite]) -> list[tuple[Any, BaseException | None]]:
+    """Each write in a transaction of its own, in order: (result, None) or (None, the error it raised)."""
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    for write in writes:
+        try:
+            outcomes.append((_in_transaction(engine, write.work), None))
+        except Exception as error:  # the caller gets it; the next write goes on
+            outcomes.append((None, error))
+    return outcomes
+
+
+def _stored_by(messages: Sequence[Message]) -> set[int]:
+    return {m.conversation_id for m in messages}
+
+
 class Repository(SupervisionStore):
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
@@ -308,6 +653,101 @@ class Repository(SupervisionStore):
         self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        self._on_messages = on_messages
+        # SQLite on a file: the hot paths' transactions run whole in these threads, on a synchronous engine of the
+        # same file (made at their first use: _direct). One writer, under the same write turn as the rest.
+        database = engine.url.database
+        self._direct_wanted = engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+        self._direct: tuple[Engine, Engine] | None = None  # (writes, reads)
+        self._writer = ThreadPoolExecutor(1, "candor-sqlite-write") if self._direct_wanted else None
+        self._readers = ThreadPoolExecutor(2, "candor-sqlite-read") if self._direct_wanted else None
+        self._queued_writes: list[_QueuedWrite] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def _direct_engines(self) -> tuple[Engine, Engine] | None:
+        """SQLite on a file: a synchronous engine of the same file, configured as create_engine's (its busy timeout
+        read from a connection of it), for writes and for reads (DEFERRED); None for other databases."""
+        if self._direct is None and self._direct_wanted:
+            async with self._sessions() as session:
+                timeout_ms = (await session.execute(sqlalchemy.text("PRAGMA busy_timeout"))).scalar_one()
+            if self._direct is None:  # another request may have made it meanwhile
+                writes = sqlalchemy.create_engine(self.engine.url.set(drivername="sqlite"))
+                _configure_sqlite(writes, int(timeout_ms) / 1000)
+                self._direct = writes, writes.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        return self._direct
+
+    async def _run(
+        self,
+        work: Callable[[Connection], Result],
+        *,
+        write: bool,
+        stored: Callable[[Result], set[int]] | None = None,
+    ) -> Result:
+        """`work` in one transaction: a write (the write lock from the start on SQLite) or a read (one snapshot, no
+        lock). On a SQLite file it runs whole in a thread of its own; elsewhere through the async engine
+        (`run_sync`). stored: the conversations whose messages a write stored, reported once it is committed
+        (long polls wake up: handoff/updates.py), even if the caller has gone meanwhile."""
+        direct = await self._direct_engines()
+        if direct is None:
+            if write:
+                async with self._write_turn, self.engine.begin() as connection:
+                    result = await connection.run_sync(work)
+            else:
+                async with self.engine.connect() as connection:
+                    connection = await connection.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+                    result = await connection.run_sync(work)
+            if stored is not None:
+                self._report(stored(result))
+            return result
+        loop = asyncio.get_running_loop()
+        if not write:
+            return await loop.run_in_executor(self._readers, _in_transaction, direct[1], work)
+        done: asyncio.Future[Any] = loop.create_future()
+        self._queued_writes.append(_QueuedWrite(work, done, stored))
+        if self._writing is None:
+            self._writing = asyncio.create_task(self._write_queued(direct[0]), name="candor-sqlite-writes")
+        return cast(Result, await asyncio.shield(done))  # a caller that goes away does not end its write early
+
+    async def _write_queued(self, engine: Engine) -> None:
+        """Run the queued writes, each its own transaction, in turn in the writer thread: all those queued when it
+        takes the write turn go in one call, so the thread goes from one to the next without waiting for this
+        loop in between (under load most of a write's time was that wait, with the write lock held)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queued_writes:
+                batch, self._queued_writes = self._queued_writes, []
+                try:
+                    async with self._write_turn:
+                        outcomes = await loop.run_in_executor(self._writer, _each_in_transaction, engine, batch)
+                except BaseException as stopped:  # stopping (cancelled, threads shut down): nobody waits for ever
+                    for write in batch:
+                        if isinstance(stopped, Exception):
+                            write.done.set_exception(stopped)
+                        else:
+                            write.done.cancel()
+                    raise
+                for write, (result, error) in zip(batch, outcomes, strict=True):
+                    if error is not None:
+                        write.done.set_exception(error)
+                        continue
+                    write.done.set_result(result)
+                    if write.stored is not None:
+                        self._report(write.stored(result))
+        finally:
+            self._writing = None
+
+    def _report(self, conversation_ids: set[int]) -> None:
+        if conversation_ids and self._on_messages is not None:
+            self._on_messages(conversation_ids)
+
+    async def close(self) -> None:
+        """Close every connection (the engine's, and the synchronous engine's and its threads on SQLite)."""
+        await self.engine.dispose()
+        if self._direct is not None:
+            self._direct[0].dispose()
+        for threads in (self._writer, self._readers):
+            if threads is not None:
+                threads.shutdown(wait=False)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
@@ -813,20 +1253,16 @@ class Repository(SupervisionStore):
     async def agent_for_token(self, token_hash: str) -> Agent | None:
         """The agent of a live session (and note that they are online), or None."""
         now = models.utcnow()
-        async with self._sessions() as session:
-            row = await session.get(models.AgentSession, token_hash)
-            if row is None or row.ended_at is not None or row.expires_at <= now:
-                return None
-            agent = _agent(await session.get(models.Agent, row.agent_id))
-            stale = now - row.last_seen_at > SEEN_RESOLUTION
-        if stale:
-            async with self._transaction() as session:
-                await session.execute(
-                    update(models.AgentSession)
-                    .where(models.AgentSession.token_hash == token_hash)
-                    .values(last_seen_at=now)
-                )
-        return agent
+        row = await self._run(
+            lambda c: c.execute(_SESSION_AGENT, {"b_token": token_hash, "b_now": now}).first(), write=False
+        )
+        if row is None:
+            return None
+        if now - row.last_seen_at > SEEN_RESOLUTION:
+            await self._run(
+                lambda c: c.execute(_SESSION_SEEN, {"b_token": token_hash, "last_seen_at": now}), write=True
+            )
+        return Agent.model_construct(id=row.id, username=row.username, display_name=row.display_name, role=row.role)
 
     async def agents_online(self) -> int:
         """Agents available now: presence online, with a console that called the hub lately."""
@@ -1183,16 +1619,17 @@ class Repository(SupervisionStore):
     # Conversations and messages ---------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation:
-        async with self._sessions() as session:
-            row = await session.get(models.Conversation, conversation_id)
-            if row is None:
-                raise NotFound(f"no conversation {conversation_id}")
-            return await self._conversation(session, row)
+        found = await self._run(lambda c: _conversation_in(c, conversation_id), write=False)
+        if found is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        return found
 
     async def conversation_by_sender(self, sender: str) -> Conversation | None:
-        async with self._sessions() as session:
-            row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
-            return await self._conversation(session, row) if row else None
+        def read(connection: Connection) -> Conversation | None:
+            row = connection.execute(_CONVERSATION_BY_SENDER, {"b_sender": sender}).first()
+            return _conversation_of(row) if row is not None else None
+
+        return await self._run(read, write=False)
 
     async def receive_customer_message(
         self, sender: str, text: str, claim: Claim = ANONYMOUS, message_id: str | None = None
@@ -1201,79 +1638,34 @@ class Repository(SupervisionStore):
         says it was stored before: `message_id` (the client's id for it) names a message of the conversation.
         Unauthorized, storing nothing, when the conversation is linked to a customer the claim does not prove
         (handoff/customer_tokens.py); Conflict when `message_id` was used for another text."""
+        received = await self._receive(sender, text, claim, message_id, deliver=False)
+        return received.conversation, received.message, received.stored_before
+
+    async def take_customer_message(
+        self, sender: str, text: str, claim: Claim = ANONYMOUS, message_id: str | None = None
+    ) -> Received:
+        """receive_customer_message, and in the same transaction, when the conversation is not with the bot: its
+        agent messages not yet delivered, now delivered, recorded as the message's answer (if it has a message_id)
+        when they are all of it (with an agent, or waiting with some: a waiting customer's answer without them is
+        a queue notice, recorded with it)."""
+        return await self._receive(sender, text, claim, message_id, deliver=True)
+
+    async def _receive(
+        self, sender: str, text: str, claim: Claim, message_id: str | None, *, deliver: bool
+    ) -> Received:
         for attempt in (1, 2):
             try:
-                return await self._receive(sender, text, claim, message_id)
+                return await self._run(
+                    lambda c: _receive_in(c, sender, text, claim, message_id, deliver),
+                    write=True,
+                    stored=lambda r: set() if r.stored_before else {r.conversation.id},
+                )
             except IntegrityError:
                 # Two first messages of one sender at once (the other created the conversation), or two
                 # requests with one message id (the other stored it): the second attempt finds what they made.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-    async def _receive(
-        self, sender: str, text: str, claim: Claim, message_id: str | None
-    ) -> tuple[Conversation, Message, bool]:
-        now = models.utcnow()
-        actor = f"customer:{sender}"
-        customer_id = claim.customer_id
-        async with self._transaction() as session:
-            row = await session.scalar(select(models.Conversation).where(models.Conversation.sender == sender))
-            if row is not None and not claim.may_use(row.customer_id):
-                raise Unauthorized(SIGNED_IN_CUSTOMER_ONLY)
-            if row is not None and message_id is not None:
-                earlier = await session.scalar(
-                    select(models.Message).where(
-                        models.Message.conversation_id == row.id, models.Message.client_message_id == message_id
-                    )
-                )
-                if earlier is not None:
-                    if earlier.text != text:
-                        raise Conflict(
-                            f"metadata.message_id {message_id!r} was used for another message of this conversation"
-                        )
-                    self._audit(session, actor, "duplicate_message", row.id, message_id=message_id)
-                    (stored,) = await self._messages(session, [earlier])
-                    return await self._conversation(session, row), stored, True
-            known_customer: str | None = None
-            if claim.verified and customer_id and await session.get(models.Customer, customer_id) is not None:
-                known_customer = customer_id
-            if row is None:
-                row = models.Conversation(
-                    sender=sender, customer_id=known_customer, state="bot", created_at=now, updated_at=now
-                )
-                session.add(row)
-                await session.flush()
-                self._audit(session, actor, "conversation_started", row.id, customer_id=known_customer)
-                if customer_id and not claim.verified:
-                    self._audit(session, actor, "unsigned_customer_id", row.id, customer_id=customer_id)
-                elif customer_id and not known_customer:
-                    self._audit(session, actor, "unknown_customer_id", row.id, customer_id=customer_id)
-            elif row.customer_id is None and known_customer:
-                row.customer_id = known_customer
-                self._audit(session, actor, "customer_linked", row.id, customer_id=known_customer)
-            if row.state == "closed":
-                row.state = service.check_transition("reopen", row.state)
-                row.agent_id = None
-                self._audit(session, actor, "reopened", row.id)
-            if row.silent_since is not None:
-                row.silent_since = None
-                self._audit(session, actor, "no_longer_silent", row.id)
-            row.last_customer_message_at = now
-            row.updated_at = now
-            message = models.Message(
-                conversation_id=row.id,
-                role="customer",
-                text=text,
-                extra={},
-                created_at=now,
-                client_message_id=message_id,
-            )
-            session.add(message)
-            await session.flush()
-            conversation = await self._conversation(session, row)
-            (stored,) = await self._messages(session, [message])
-            return conversation, stored, False
 
     async def record_answer(self, message_id: int, answer: Sequence[int]) -> bool:
         """The ids of the messages the hub answered customer message `message_id` with (for its retries); False,
@@ -1301,65 +1693,55 @@ class Repository(SupervisionStore):
         self, conversation_id: int, role: str, items: Sequence[tuple[str, dict[str, Any]]], agent_id: int | None = None
     ) -> list[Message]:
         """Store bot or system messages, in order."""
-        now = models.utcnow()
-        async with self._transaction() as session:
-            rows = [
-                models.Message(
-                    conversation_id=conversation_id,
-                    role=role,
-                    text=text,
-                    extra=extra,
-                    agent_id=agent_id,
-                    created_at=now,
+        stored, _ = await self.add_answer(conversation_id, role, items, agent_id)
+        return stored
+
+    async def add_answer(
+        self,
+        conversation_id: int,
+        role: str,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        agent_id: int | None = None,
+        *,
+        answering: int | None = None,
+    ) -> tuple[list[Message], bool]:
+        """add_messages; with `answering`, in the same transaction, record them as the answer of that customer
+        message (record_answer: the bool says whether this was the first answer; False without `answering`)."""
+
+        def work(connection: Connection) -> tuple[list[Message], bool]:
+            agent = None
+            if agent_id is not None:
+                found = connection.execute(_AGENT_NAME, {"b_id": agent_id}).first()
+                agent = (
+                    Agent.model_construct(id=found.id, username=found.username, display_name=found.display_name)
+                    if found
+                    else None
                 )
-                for text, extra in items
-            ]
-            session.add_all(rows)
-            await session.flush()
-            return await self._messages(session, rows)
+            stored = _insert_messages_in(connection, conversation_id, role, items, agent, models.utcnow())
+            recorded = (
+                _record_answer_in(connection, answering, [m.id for m in stored]) if answering is not None else False
+            )
+            return stored, recorded
+
+        return await self._run(work, write=True, stored=lambda r: _stored_by(r[0]))
 
     async def take_undelivered_agent_messages(self, conversation_id: int) -> list[Message]:
         """Agent messages not yet delivered to the customer, now marked delivered (each goes out once)."""
-        async with self._transaction() as session:
-            ids = (
-                await session.scalars(
-                    update(models.Message)
-                    .where(
-                        models.Message.conversation_id == conversation_id,
-                        models.Message.role == "agent",
-                        models.Message.delivered_at.is_(None),
-                    )
-                    .values(delivered_at=models.utcnow())
-                    .returning(models.Message.id)
-                )
-            ).all()
-            if not ids:
-                return []
-            rows = await session.scalars(
-                select(models.Message).where(models.Message.id.in_(ids)).order_by(models.Message.id)
-            )
-            return await self._messages(session, rows.all())
+        return await self._run(lambda c: _take_undelivered_in(c, conversation_id, models.utcnow()), write=True)
 
     async def messages(self, conversation_id: int, after: int = 0, *, mark_delivered: bool = False) -> list[Message]:
         """Messages with id > after, oldest first; mark_delivered: the customer has now seen the agent's."""
         after = self._cursor(after)
-        async with self._sessions() as session:  # a read: polls do not wait for the write lock
-            rows = (
-                await session.scalars(
-                    select(models.Message)
-                    .where(models.Message.conversation_id == conversation_id, models.Message.id > after)
-                    .order_by(models.Message.id)
-                )
-            ).all()
-            result = await self._messages(session, rows)
-        undelivered = [r.id for r in rows if r.role == "agent" and r.delivered_at is None] if mark_delivered else []
+        result = await self._run(  # a read: polls do not wait for the write lock
+            lambda c: _messages_in(c, _MESSAGES_AFTER, {"b_conversation": conversation_id, "b_after": after}),
+            write=False,
+        )
+        undelivered = [m.id for m in result if m.role == "agent" and m.delivered_at is None] if mark_delivered else []
         if undelivered:
-            async with self._transaction() as session:
-                await session.execute(
-                    update(models.Message)
-                    .where(models.Message.id.in_(undelivered), models.Message.delivered_at.is_(None))
-                    .values(delivered_at=models.utcnow())
-                )
+            await self._run(
+                lambda c: c.execute(_MARK_DELIVERED, {"b_ids": undelivered, "delivered_at": models.utcnow()}),
+                write=True,
+            )
         return result
 
     # Escalations ------------------------------------------------------------------------------------
@@ -1444,6 +1826,27 @@ class Repository(SupervisionStore):
             raise Conflict("the conversation is neither with the bot nor waiting for a person")
         return current, False
 
+    async def queue_facts(self, conversation_id: int) -> QueueFacts:
+        """What a waiting customer's place and wait are computed from (flows._queue_info), read in one snapshot."""
+        now = models.utcnow()
+        online = {"b_now": now, "b_seen_since": now - ONLINE_WINDOW}
+
+        def read(connection: Connection) -> QueueFacts:
+            queued = connection.execute(_QUEUED)
+            handled = connection.execute(_HANDLED)
+            agents_online = connection.scalar(_AGENTS_ONLINE, online)
+            team = connection.scalar(_OPEN_TEAM, {"b_conversation": conversation_id})
+            teams = connection.execute(_ALL_TEAMS)
+            return QueueFacts(
+                queued=[service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in queued],
+                handle_times=[closed - claimed for claimed, closed in handled if claimed and closed],
+                agents_online=int(agents_online or 0),
+                team=team,
+                teams=[Team.model_validate(dict(t._mapping)) for t in teams],
+            )
+
+        return await self._run(read, write=False)
+
     async def queued(self) -> list[service.Queued]:
         async with self._sessions() as session:
             rows = await session.execute(
@@ -1453,7 +1856,7 @@ class Repository(SupervisionStore):
             )
             return [service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in rows]
 
-    async def handle_times(self, limit: int = 50) -> list[timedelta]:
+    async def handle_times(self, limit: int = HANDLE_TIMES) -> list[timedelta]:
         """How long agents took on the latest resolved escalations."""
         async with self._sessions() as session:
             rows = await session.execute(
@@ -1550,27 +1953,24 @@ class Repository(SupervisionStore):
         """Store an agent's message, only while the conversation is assigned to that agent. The check and the
         insert are one step (a conditional UPDATE first, which also takes the row's write lock), so a handback
         or resolve at the same moment comes strictly before (the message is refused) or after it."""
-        now = models.utcnow()
-        async with self._transaction() as session:
-            held = await session.execute(
-                update(models.Conversation)
-                .where(
-                    models.Conversation.id == conversation_id,
-                    models.Conversation.state == "agent",
-                    models.Conversation.agent_id == agent.id,
-                )
-                .values(updated_at=now)
+
+        def work(connection: Connection) -> Message:
+            now = models.utcnow()
+            held = connection.execute(
+                _HOLD_CONVERSATION, {"b_id": conversation_id, "b_agent": agent.id, "updated_at": now}
             )
-            if not _rowcount(held):
-                await self._require_assigned(session, conversation_id, agent)  # NotFound or Conflict, named
+            if not held.rowcount:
+                row = connection.execute(_ASSIGNMENT, {"b_id": conversation_id}).first()
+                if row is None:
+                    raise NotFound(f"no conversation {conversation_id}")
+                if row.state != "agent" or row.agent_id != agent.id:
+                    raise Conflict(f"conversation {conversation_id} is not assigned to you (state {row.state})")
                 raise Conflict(f"conversation {conversation_id} changed meanwhile")
-            row = models.Message(
-                conversation_id=conversation_id, role="agent", text=text, extra={}, agent_id=agent.id, created_at=now
-            )
-            session.add(row)
-            await session.flush()
-            (message,) = await self._messages(session, [row])
+            named = Agent.model_construct(id=agent.id, username=agent.username, display_name=agent.display_name)
+            (message,) = _insert_messages_in(connection, conversation_id, "agent", [(text, {})], named, now)
             return message
+
+        return await self._run(work, write=True, stored=lambda m: {m.conversation_id})
 
     async def _close_escalation(
         self, session: AsyncSession, conversation_id: int, state: str, note: str, agent: Agent | None = None

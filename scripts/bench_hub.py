@@ -37,6 +37,10 @@ measures, in this order:
 Agents have no push channel for the queue yet (the console polls it every 3 s), so figure 2 includes the
 wait for the agents' next queue poll: its p95 cannot be much below 0.95 times `--poll-interval`.
 
+Phases 1, 3 and 4 also give the hub's CPU time per request (per bot turn, per relayed message, per agent message
+delivered): the hub process's user + system CPU over the phase divided by the requests it answered. It moves less
+than the rates and latencies when other work shares the machine's cores, so it is the figure to compare changes by.
+
 The output: each phase's figures with a one-line definition, then a Markdown table of all of them with the
 issue's aims (added latency < 5 ms at p50, relay p95 < 50 ms: applied to agent message to customer, >= 500
 relayed messages/s, zero lost) marked PASS or MISS, and the machine's facts. The bench client, the hub and the
@@ -587,6 +591,17 @@ def turn_figures(hub_times: list[float], direct_times: list[float], failed: int,
     return figures
 
 
+def turn_cpu_figure(hub_cpu_seconds: float, turns: int) -> Figure:
+    return Figure(
+        "bot_turn_hub_cpu_ms",
+        "Hub CPU per bot turn",
+        1000 * hub_cpu_seconds / (WARMUP_TURNS + turns),
+        "ms",
+        "hub process CPU time over the phase / hub turns (warm-up included; the hub is idle during the direct "
+        "turns): store, call Rasa, store its answer",
+    )
+
+
 # Phase 2: first messages, escalation, agents notified, claims ----------------------------------------
 
 
@@ -729,6 +744,7 @@ class Relay:
     latencies: list[float] = field(default_factory=list)  # every acknowledged POST
     drain: float = 0.0  # seconds after the window until the last request in flight ended
     hub_cpu: float = 0.0  # percent of one core, window and drain
+    hub_cpu_seconds: float = 0.0  # the hub's CPU time over the window and drain
     bench_cpu: float = 0.0
 
 
@@ -769,7 +785,8 @@ async def relay(
     await asyncio.gather(*(post(c, d) for c in conversations for d in ("customer->agent", "agent->customer")))
     elapsed = time.perf_counter() - start
     seen.drain = elapsed - options.seconds
-    seen.hub_cpu = 100 * (hub_process.cpu_seconds() - hub_cpu) / elapsed
+    seen.hub_cpu_seconds = hub_process.cpu_seconds() - hub_cpu
+    seen.hub_cpu = 100 * seen.hub_cpu_seconds / elapsed
     seen.bench_cpu = 100 * (time.process_time() - bench_cpu) / elapsed
     return seen
 
@@ -810,6 +827,14 @@ def relay_figures(seen: Relay, options: Options) -> list[Figure]:
             "hub process CPU / wall time (100 % = one core)",
         ),
         Figure(
+            "relay_hub_cpu_ms_per_msg",
+            "Hub CPU per relayed message",
+            1000 * seen.hub_cpu_seconds / max(1, len(seen.latencies)),
+            "ms",
+            "hub process CPU time over the window and drain / messages acknowledged in them: less sensitive to other "
+            "work on the machine than the rate",
+        ),
+        Figure(
             "relay_bench_cpu_pct",
             "Bench client CPU during relay",
             seen.bench_cpu,
@@ -831,6 +856,7 @@ class Delivery:
     sent: int = 0  # agent messages acknowledged
     unseen: int = 0  # of those, never listed by a poll
     seconds: float = 0.0  # from the start to the last poll
+    hub_cpu_seconds: float = 0.0  # the hub's CPU time over the phase
 
 
 def chat_path(conversation: Conversation, after: int, wait: int = 0) -> str:
@@ -844,12 +870,18 @@ async def chat_cursor(hub: Pool, conversation: Conversation) -> int:
 
 
 async def deliver(
-    hub: Pool, conversations: list[Conversation], options: Options, ledger: Ledger, rng: random.Random
+    hub: Pool,
+    hub_process: Service,
+    conversations: list[Conversation],
+    options: Options,
+    ledger: Ledger,
+    rng: random.Random,
 ) -> Delivery:
     """Agents send at a steady pace while customers poll; each message is timed until a poll lists it."""
     cursors = await asyncio.gather(*(chat_cursor(hub, c) for c in conversations))
     pending: dict[int, dict[str, float]] = {c.index: {} for c in conversations}  # text -> sent at, by conversation
     seen = Delivery()
+    hub_cpu = hub_process.cpu_seconds()
     start = time.perf_counter()
     deadline = start + options.seconds
     senders_done = asyncio.Event()
@@ -896,6 +928,7 @@ async def deliver(
     await asyncio.gather(agents_then_done(), *polls)
     seen.unseen = sum(len(waiting) for waiting in pending.values())
     seen.seconds = time.perf_counter() - start
+    seen.hub_cpu_seconds = hub_process.cpu_seconds() - hub_cpu
     return seen
 
 
@@ -948,6 +981,14 @@ def delivery_figures(seen: Delivery, options: Options) -> list[Figure]:
             len(seen.polls) / seen.seconds,
             "polls/s",
             f"answered polls of the {options.conversations} customers, per second of the phase",
+        ),
+        Figure(
+            "delivery_hub_cpu_ms_per_msg",
+            "Hub CPU per agent message delivered",
+            1000 * seen.hub_cpu_seconds / max(1, seen.sent),
+            "ms",
+            "hub process CPU time over the phase / agent messages acknowledged: the POST, the poll answers and the "
+            "polls that wait, over the phase",
         ),
         Figure(
             "agent_to_customer_unseen",
@@ -1080,7 +1121,9 @@ async def measure(
     hub, rasa = Pool(hub_process.url), Pool(rasa_url)
     figures: list[Figure] = []
     try:
+        hub_cpu = hub_process.cpu_seconds()
         found = await bot_turns(hub, rasa, options.turns, rng)
+        found.append(turn_cpu_figure(hub_process.cpu_seconds() - hub_cpu, options.turns))
         print_section(f"1. Bot turn: hub vs Rasa directly ({rasa_url})", found)
         figures += found
 
@@ -1092,7 +1135,7 @@ async def measure(
         print_section("3. Relay during handoff (no Rasa in the loop)", found)
         figures += found
 
-        found = delivery_figures(await deliver(hub, conversations, options, ledger, rng), options)
+        found = delivery_figures(await deliver(hub, hub_process, conversations, options, ledger, rng), options)
         print_section("4. Agent message to customer", found)
         figures += found
 

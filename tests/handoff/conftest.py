@@ -153,7 +153,10 @@ def fake_rasa() -> Iterator[FakeRasa]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # socketserver's 5 resets connections when hubs call at once (Rasa's Sanic: 100)
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     rasa.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
