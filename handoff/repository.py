@@ -351,6 +351,9 @@ _MESSAGE_BY_CLIENT_ID = _MESSAGE.where(
     _M.c.conversation_id == bindparam("b_conversation"), _M.c.client_message_id == bindparam("b_client_id")
 )
 _INSERT_MESSAGE = insert(_M)
+# Taken before a message is inserted (PostgreSQL): the messages of one conversation then commit in the order of their
+# ids, which polls resuming after an id rely on. SQLite has one writer at a time anyway.
+_LOCK_CONVERSATION = select(_C.c.id).where(_C.c.id == bindparam("b_id")).with_for_update()
 _TAKE_UNDELIVERED = (
     update(_M)
     .where(_M.c.conversation_id == bindparam("b_conversation"), _M.c.role == "agent", _M.c.delivered_at.is_(None))
@@ -473,6 +476,8 @@ def _insert_messages_in(
     agent: Agent | None,
     now: datetime,
 ) -> list[Message]:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_CONVERSATION, {"b_id": conversation_id})
     stored = []
     for text, extra in items:  # one INSERT each, in order: the ids follow the order
         values = {

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, update
 
-from handoff import updates
+from handoff import models, updates
 from tests.handoff.conftest import customer_token
 
 
@@ -96,3 +97,32 @@ async def test_a_bad_wait_is_refused(hub: Any, wait: str, says: str) -> None:
     headers = {"Authorization": f"Bearer {customer_token('C-1001')}"}
     response = await hub.client.get(f"/api/chat/{sender}/messages", params={"wait": wait}, headers=headers)
     assert response.status_code == 400 and says in response.json()["error"]
+
+
+@pytest.mark.parametrize("second_by", ["agent", "hub"])
+async def test_a_poll_never_sees_a_conversations_later_message_before_an_earlier_one(hub: Any, second_by: str) -> None:
+    """Polls resume after the last id they saw, so a message must never become visible before one of the same
+    conversation with a smaller id: another hub process still committing "first" holds "second" back, whether an
+    agent writes it or the hub (a system notice: Repository.add_messages)."""
+    sender, conversation_id, headers = await agent_conversation(hub)
+    ana = (await hub.repository.agent_credentials("ana"))[0]
+    conversations, messages = models.Conversation.__table__, models.Message.__table__
+    async with hub.repository.engine.connect() as other:  # another hub, storing an agent message: not committed yet
+        transaction = await other.begin()
+        held = {"updated_at": models.utcnow()}  # as an agent's message does (handoff/repository.py add_agent_message)
+        await other.execute(update(conversations).where(conversations.c.id == conversation_id).values(**held))
+        first = {"conversation_id": conversation_id, "role": "agent", "text": "first", "extra": {}}
+        await other.execute(insert(messages).values(**first, agent_id=ana.id, created_at=models.utcnow()))
+        path = f"/api/agent/conversations/{conversation_id}/messages"
+        sending = asyncio.ensure_future(
+            hub.client.post(path, headers=headers, json={"text": "second"})
+            if second_by == "agent"
+            else hub.repository.add_messages(conversation_id, "system", [("second", {})])
+        )
+        await asyncio.sleep(1.0)
+        polled = (await hub.poll(sender)).json()["messages"]
+        assert "second" not in [m["text"] for m in polled]  # else a client resuming after it would never get "first"
+        await transaction.commit()
+    await sending
+    polled = (await hub.poll(sender)).json()["messages"]
+    assert [m["text"] for m in polled if m["text"] in ("first", "second")] == ["first", "second"]
