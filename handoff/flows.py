@@ -51,6 +51,7 @@ __all__ = [
     "record_apology",
     "record_compensation",
     "route",
+    "standing",
     "tell_queue_changes",
     "to_channel",
     "transfer",
@@ -308,12 +309,14 @@ async def chat_messages(hub: Hub, sender: str, after: int, token: str | None, wa
     messages = await new_messages(hub, conversation.id, after, wait, customer=True)
     if wait and messages:
         conversation = await hub.repository.conversation(conversation.id)  # it may have moved while we waited
+    return {**await standing(hub, conversation), "messages": [to_channel(m, sender) for m in messages]}
+
+
+async def standing(hub: Hub, conversation: Conversation) -> dict[str, Any]:
+    """Where the customer stands: {"state", "queue": QueueInfo while queued, else None} (the chat poll; the
+    socket.io channel's candor_state)."""
     queue = await queue_info(hub, conversation.id) if conversation.state == "queued" else None
-    return {
-        "state": conversation.state,
-        "queue": queue.model_dump(mode="json") if queue else None,
-        "messages": [to_channel(m, sender) for m in messages],
-    }
+    return {"state": conversation.state, "queue": queue.model_dump(mode="json") if queue else None}
 
 
 async def _conversation_for(hub: Hub, sender: str) -> Conversation:

@@ -300,9 +300,7 @@ class SocketChannel:
 
     async def _send_state(self, sid: str, conversation_id: int) -> None:
         conversation = await self.hub.repository.conversation(conversation_id)
-        queue = await flows.queue_info(self.hub, conversation_id) if conversation.state == "queued" else None
-        state = {"state": conversation.state, "queue": queue.model_dump(mode="json") if queue else None}
-        await self.sio.emit("candor_state", state, to=sid)
+        await self.sio.emit("candor_state", await flows.standing(self.hub, conversation), to=sid)
 
     async def close(self) -> None:
         """Stop every delivery (the server is stopping)."""
