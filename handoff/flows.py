@@ -162,6 +162,11 @@ async def _queue_info(hub: Hub, conversation_id: int) -> tuple[QueueInfo, str | 
 
 async def notice_for(hub: Hub, conversation_id: int) -> str:
     info, when = await _queue_info(hub, conversation_id)
+    return await _telling(hub, conversation_id, info, when)
+
+
+async def _telling(hub: Hub, conversation_id: int, info: QueueInfo, when: str | None) -> str:
+    """The queue notice for `info`, with what it tells recorded (the sweeper tells again when it changes a lot)."""
     await hub.repository.record_told(conversation_id, info.position, info.expected_wait_minutes)
     return queue_notice(info, when)
 
@@ -178,8 +183,8 @@ async def tell_queue_changes(hub: Hub) -> list[int]:
     for conversation_id, told in (await repo.told()).items():
         info = service.queue_info_at(positions.get(conversation_id, 1), handle_times, online)
         if service.worth_telling(told, info):
-            await repo.add_messages(conversation_id, "system", [(f"An update: {queue_notice(info)}", {})])
-            await repo.record_told(conversation_id, info.position, info.expected_wait_minutes)
+            notice = await _telling(hub, conversation_id, info, None)
+            await repo.add_messages(conversation_id, "system", [(f"An update: {notice}", {})])
             told_now.append(conversation_id)
     return told_now
 
@@ -216,8 +221,7 @@ async def _answer(
                 await hub.repository.leave_follow_up(conversation.id, email[0], body.message, actor)
                 notice = FOLLOW_UP_TAKEN.format(email=email[0])
             else:
-                notice = queue_notice(info, when)
-                await hub.repository.record_told(conversation.id, info.position, info.expected_wait_minutes)
+                notice = await _telling(hub, conversation.id, info, when)
             (stored,) = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
             answer.append(to_channel(stored, body.sender))
     if body.message_id is not None:
@@ -375,8 +379,7 @@ async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any
         escalation = await hub.repository.open_escalation(conversation.id) or escalation
     if escalation.state == "queued":
         info, when = await _queue_info(hub, conversation.id)
-        notice = queue_notice(info, when)  # the bot says it to the customer
-        await hub.repository.record_told(conversation.id, info.position, info.expected_wait_minutes)
+        notice = await _telling(hub, conversation.id, info, when)  # the bot says it to the customer
     else:
         info = QueueInfo(position=0, expected_wait_minutes=0, agents_online=await hub.repository.agents_online())
         notice = _WITH_AGENT.format(agent=_name(escalation))
