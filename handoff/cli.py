@@ -28,10 +28,9 @@ from pydantic import ValidationError
 from handoff import customer_tokens, migrations, models
 from handoff.auth import hash_password
 from handoff.errors import HubError
-from handoff.repository import AgentSeed, Repository, create_engine
+from handoff.repository import Repository, create_engine
 from handoff.routing import DEFAULT_CAPACITY
-from handoff.schemas import Incident, IncidentBody, IncidentUpdateBody
-from handoff.seeding import AgentEntry
+from handoff.schemas import AgentSeed, Incident, IncidentBody, IncidentUpdateBody
 from handoff.settings import Settings, SettingsError, customer_token_secret
 
 MIN_PASSWORD = 8
@@ -76,8 +75,8 @@ async def db_upgrade(database_url: str) -> str:
     return f"{where}: migrated from revision {was or 'none'} to {now}"
 
 
-async def add_agent(settings: Settings, entry: AgentEntry) -> str:
-    agent = await with_store(settings, lambda repository: repository.add_agent(AgentSeed(**entry.model_dump()), "cli"))
+async def add_agent(settings: Settings, entry: AgentSeed) -> str:
+    agent = await with_store(settings, lambda repository: repository.add_agent(entry, "cli"))
     where = f", team {entry.team}" if entry.team else ""
     skills = f", skills {', '.join(entry.skills)}" if entry.skills else ""
     return (
@@ -131,7 +130,7 @@ def run(args: argparse.Namespace, settings: Settings) -> str:
             raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
         if not 0 < len(args.username) <= 64 or not 0 < len(args.name) <= 100:
             raise ValueError("username (1-64 characters) and name (1-100 characters) are required")
-        entry = AgentEntry(
+        entry = AgentSeed(
             username=args.username,
             display_name=args.name,
             password_hash=hash_password(password),

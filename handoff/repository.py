@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sqlite3
 import time
@@ -21,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +48,7 @@ from handoff.errors import Conflict, NotFound, Unauthorized
 from handoff.schemas import (
     Agent,
     AgentProfile,
+    AgentSeed,
     Compensation,
     CompensationAnswer,
     CompensationBody,
@@ -69,7 +69,7 @@ from handoff.schemas import (
 )
 from handoff.supervision_store import SupervisionStore
 
-__all__ = ["AgentSeed", "QueueFacts", "QueueItem", "Received", "Repository", "create_engine"]
+__all__ = ["QueueFacts", "QueueItem", "Received", "Repository", "create_engine"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,17 +163,6 @@ def _report_new_messages(session_class: type[Session], report: Callable[[set[int
 
 
 @dataclass(frozen=True)
-class AgentSeed:
-    username: str
-    display_name: str
-    password_hash: str
-    role: str = "agent"
-    team: str | None = None
-    skills: list[str] = field(default_factory=list)
-    capacity: int = routing.DEFAULT_CAPACITY
-
-
-@dataclass(frozen=True)
 class QueueItem:
     """One line of the agents' queue (docs/hub-api.md, GET /api/agent/queue)."""
 
@@ -258,7 +247,7 @@ def _record(kind: type[RecordType], row: models.Base, **more: Any) -> RecordType
 
 def _agent_row(seed: AgentSeed, row: models.Agent) -> models.Agent:
     """`row` with the seed's fields (every field of AgentSeed is a column of agents)."""
-    for name, value in dataclasses.asdict(seed).items():
+    for name, value in seed.model_dump().items():
         setattr(row, name, value)
     return row
 

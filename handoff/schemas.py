@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from handoff.routing import DEFAULT_CAPACITY, MAX_CAPACITY
+
 __all__ = [
     "MAX_TEXT",
     "Agent",
@@ -101,6 +103,21 @@ class Body(BaseModel):
     """A request body: strict types (no "1" for 1), unknown keys ignored."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class AgentSeed(BaseModel):
+    """An agent as the seed file (handoff/seeding.py) or `python -m handoff.cli add-agent` gives it: what the store
+    writes (routing's fields: docs/hub-api.md, "Routing")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str
+    display_name: str
+    password_hash: str
+    role: Literal["agent", "supervisor"] = "agent"
+    team: TeamName | None = None
+    skills: list[Skill] = Field(default_factory=list)
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
 
 
 # Records -------------------------------------------------------------------------------------------

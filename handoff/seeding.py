@@ -10,17 +10,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from handoff.hours import parse_hours
-from handoff.repository import AgentSeed
-from handoff.routing import DEFAULT_CAPACITY, MAX_CAPACITY
-from handoff.schemas import Customer, Incident, Skill, Team, TeamName
+from handoff.schemas import AgentSeed, Customer, Incident, Team, TeamName
 
-__all__ = ["AgentEntry", "Seed", "SeedError", "load_seed", "parse_seed"]
+__all__ = ["Seed", "SeedError", "load_seed", "parse_seed"]
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -28,18 +26,6 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 class SeedError(ValueError):
     """The seed file is missing or malformed; the message says where."""
-
-
-class AgentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str
-    display_name: str
-    password_hash: str
-    role: Literal["agent", "supervisor"] = "agent"
-    team: TeamName | None = None
-    skills: list[Skill] = Field(default_factory=list)
-    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
 
 
 class TeamEntry(Team):
@@ -97,8 +83,8 @@ def parse_seed(document: Any, source: str = "seed", now: datetime | None = None)
             incidents.append(Incident.model_validate(entry))
         for n, entry in enumerate(document.get("agents") or []):
             where = f"{source}: agents[{n}]"
-            agent = AgentEntry.model_validate(entry)
-            agents.append(AgentSeed(**agent.model_dump()))
+            agent = AgentSeed.model_validate(entry)
+            agents.append(agent)
     except (ValidationError, TypeError, ValueError) as error:
         if isinstance(error, SeedError):
             raise

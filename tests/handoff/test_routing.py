@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from handoff import models, routing
 from handoff.auth import hash_password
-from handoff.repository import AgentSeed
+from handoff.schemas import AgentSeed
 
 PASSWORD = "routing-test-password"
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -70,7 +70,9 @@ async def auto_hub(start_hub: Any, make_settings: Any) -> Any:
 
 async def add_agent(hub: Any, username: str, **attributes: Any) -> dict[str, str]:
     """A new agent with these routing attributes, logged in (so online); their auth headers."""
-    seed = AgentSeed(username, username.title(), hash_password(PASSWORD, rounds=4), **attributes)
+    seed = AgentSeed(
+        username=username, display_name=username.title(), password_hash=hash_password(PASSWORD, rounds=4), **attributes
+    )
     await hub.repository.add_agent(seed, "test")
     return await login(hub, username, PASSWORD)
 
@@ -267,7 +269,10 @@ async def test_a_transfer_to_a_team_requeues_it_with_its_priority_and_the_team_t
     conversation = await auto_hub.repository.conversation_by_sender(sender)
     before = await auto_hub.repository.open_escalation(conversation.id)
     await auto_hub.repository.add_agent(
-        AgentSeed("bill", "Bill", hash_password(PASSWORD, rounds=4), team="billing"), "test"
+        AgentSeed(
+            username="bill", display_name="Bill", password_hash=hash_password(PASSWORD, rounds=4), team="billing"
+        ),
+        "test",
     )  # in the team, not logged in yet
 
     response = await transfer(auto_hub, conversation.id, rita, to_team="billing", note="a billing question")
