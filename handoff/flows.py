@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 # A retry waits for its first request's answer: at most the Rasa timeout and this, from the first's arrival.
 RETRY_GRACE_SECONDS = 2.0
-RETRY_POLL_SECONDS = 0.05
+RETRY_LOOK_SECONDS = 0.25  # a retry waiting for the first answer looks again this often, unless woken first
 
 # What the hub itself says to customers. Plain words, no apology words (the product promises that).
 BOT_UNAVAILABLE = "The automated assistant isn't answering right now, so I've put you in the queue for a person."
@@ -241,14 +241,19 @@ async def _answer_again(
     """The answer the message got, waiting for it while its first request is still being answered. If that
     request never answered (the hub stopped mid-turn), this one answers the message now."""
     deadline = message.created_at + timedelta(seconds=hub.settings.rasa_timeout + RETRY_GRACE_SECONDS)
-    while (answered := await hub.repository.answer_of(message.id)) is None:
-        if models.utcnow() >= deadline:
+    while True:
+        stored = hub.updates.watch(conversation.id)  # before reading: an answer stored meanwhile still wakes us
+        if (answered := await hub.repository.answer_of(message.id)) is not None:
+            return [to_channel(m, body.sender) for m in answered]
+        left = (deadline - models.utcnow()).total_seconds()
+        if left <= 0:
             logger.warning(
                 "message %s of conversation %s was never answered: answering its retry", message.id, conversation.id
             )
             return await _answer(hub, conversation, message, body)
-        await asyncio.sleep(RETRY_POLL_SECONDS)
-    return [to_channel(m, body.sender) for m in answered]
+        # Woken when the first request stores its answer's messages; an answer recorded on its own (or by another
+        # hub process) is seen at the next look.
+        await wait_for_change(stored, min(left, RETRY_LOOK_SECONDS))
 
 
 async def _ask_bot(
