@@ -209,7 +209,9 @@ def test_queue_and_open_conversation_update_without_reload(hub: Hub, console: Co
     page.evaluate("window.__sameDocument = true")
     expect(page.locator("#waiting")).to_contain_text("Nobody waiting")
     sender = hub.queued_customer("my mobile data stopped working")
-    claim(ana, "my mobile data stopped")  # it appeared in the queue by itself
+    waiting = waiting_item(page, "my mobile data stopped")  # it appears in the queue by itself
+    expect(waiting).to_contain_text(re.compile(r"priority \d+ · bot unavailable · frustration \w+ · waiting"))
+    claim(ana, "my mobile data stopped")
     hub.say(sender, "hello? are you there")
     expect(page.locator("#transcript .msg.customer", has_text="hello? are you there")).to_have_count(1)
     page.get_by_label("Reply").fill("Yes, I am looking at your line now.")
