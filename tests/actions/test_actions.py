@@ -255,7 +255,8 @@ def test_the_escalation_carries_the_apologies_already_made_for_the_agents_ledger
     tracker.events.append({"event": "bot", "text": "Want me to get you a person?"})  # plain: not an apology
     tracker.events.append({"event": "user", "text": "yes", "parse_data": {"intent": {"name": "affirm"}}})
     run(ActionHandoff(), tracker)
-    assert use_hub.packet(sender)["ledger"]["apologies"] == [{"text": apology, "at": "2027-01-15T08:00:00+00:00"}]
+    listed = {"text": apology, "at": "2027-01-15T08:00:00+00:00", "problem": None}  # none recorded as it was sent
+    assert use_hub.packet(sender)["ledger"]["apologies"] == [listed]
 
 
 def test_bot_challenge_is_answered_honestly_with_a_person_offered(make_tracker) -> None:  # type: ignore[no-untyped-def]
