@@ -25,6 +25,9 @@ measures, in this order:
    back, for `--seconds`, with at most `--in-flight` requests (default: one per conversation) in flight.
    Relayed messages/s = messages stored and acknowledged (200/201) during the window, both directions, per
    second. The POST latency is measured at saturation, so it is mostly time spent waiting in the hub.
+3b. Relay at a set rate. `--relay-rate` messages a second (default 500, the issue's aim) offered open loop for
+   `--seconds`: one every 1/rate s, each its own request whatever the answers so far, customers and agents in turn.
+   Figure: a POST's latency at that rate (phase 3's latency is mostly the wait in its queue of `--in-flight`).
 4. Agent message to customer. For `--seconds`, each conversation's agent sends a message every
    AGENT_MESSAGE_EVERY seconds (jittered) while each customer keeps one long poll open, as the widget does
    (`GET /api/chat/{sender}/messages?after=<id>&wait=<--long-poll>`, answered as soon as a message is stored;
@@ -114,6 +117,7 @@ class Options:
     seconds: float
     agents: int
     in_flight: int
+    relay_rate: float  # phase 3b: messages offered per second, open loop
     poll_interval: float
     long_poll: int  # the customers' chat poll waits this long for a message (0: plain polls, poll_interval apart)
     seed: int
@@ -844,6 +848,88 @@ def relay_figures(seen: Relay, options: Options) -> list[Figure]:
     ]
 
 
+# Phase 3b: relay at a set rate ------------------------------------------------------------------------
+
+
+async def relay_at_rate(
+    hub: Pool,
+    hub_process: Service,
+    conversations: list[Conversation],
+    options: Options,
+    ledger: Ledger,
+    rng: random.Random,
+) -> Relay:
+    """Messages offered at options.relay_rate a second for options.seconds, open loop (one every 1/rate s, each its
+    own request, whatever the answers so far), customers and their agents in turn across the conversations."""
+    seen = Relay(seconds=options.seconds)
+    hub_cpu, bench_cpu = hub_process.cpu_seconds(), time.process_time()
+    count = int(options.relay_rate * options.seconds)
+
+    async def post(n: int) -> None:
+        conversation = conversations[(n // 2) % len(conversations)]
+        if n % 2 == 0:
+            direction, text = "customer->agent", ledger.text(rng, CUSTOMER_TEXTS)
+            path, body, headers = "/webhooks/rest/webhook", webhook_body(conversation.sender, text), {}
+        else:
+            direction, text = "agent->customer", ledger.text(rng, AGENT_TEXTS)
+            path, body, headers = conversation.messages_path, {"text": text}, conversation.agent_headers()
+        answer, took = await timed(hub.request("POST", path, body, headers))
+        if not ok(answer):
+            ledger.failed(f"paced relay {direction}", answer)
+            return
+        ledger.acknowledged[text] = conversation.index
+        seen.latencies.append(took)
+        seen.in_window[direction] += 1
+
+    start = time.perf_counter()
+    sending = []
+    for n in range(count):
+        if (wait := start + n / options.relay_rate - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        sending.append(asyncio.create_task(post(n)))
+    await asyncio.gather(*sending)
+    elapsed = time.perf_counter() - start
+    seen.drain = elapsed - options.seconds
+    seen.hub_cpu_seconds = hub_process.cpu_seconds() - hub_cpu
+    seen.hub_cpu = 100 * seen.hub_cpu_seconds / elapsed
+    seen.bench_cpu = 100 * (time.process_time() - bench_cpu) / elapsed
+    return seen
+
+
+def paced_figures(seen: Relay, options: Options) -> list[Figure]:
+    acknowledged = sum(seen.in_window.values())
+    p95 = ms(percentile(seen.latencies, 95)) if seen.latencies else float("inf")
+    return [
+        Figure(
+            "paced_relay_messages_per_s",
+            f"Relayed messages/s at {options.relay_rate:g} offered",
+            acknowledged / (seen.seconds + max(0.0, seen.drain)),
+            "msg/s",
+            f"{acknowledged:,} acknowledged of {int(options.relay_rate * options.seconds):,} offered over "
+            f"{seen.seconds:g} s (the last answered {seen.drain:.2f} s after)",
+        ),
+        *(
+            Figure(
+                f"paced_relay_post_p{q}_ms",
+                f"Relay POST latency at {options.relay_rate:g} msg/s, p{q}",
+                ms(percentile(seen.latencies, q)) if seen.latencies else float("inf"),
+                "ms",
+                "one message POST (customer or agent), send to answer, at the offered rate: what a customer or "
+                "agent waits when the hub relays that many messages a second",
+                **({"aim": "< 50 ms", "passed": p95 < 50} if q == 95 else {}),
+            )
+            for q in (50, 95, 99)
+        ),
+        Figure(
+            "paced_relay_hub_cpu_pct",
+            "Hub CPU during the paced relay",
+            seen.hub_cpu,
+            "%",
+            "hub process CPU / wall time",
+        ),
+    ]
+
+
 # Phase 4: agent message to customer -------------------------------------------------------------------
 
 
@@ -1135,6 +1221,10 @@ async def measure(
         print_section("3. Relay during handoff (no Rasa in the loop)", found)
         figures += found
 
+        found = paced_figures(await relay_at_rate(hub, hub_process, conversations, options, ledger, rng), options)
+        print_section(f"3b. Relay at {options.relay_rate:g} messages/s offered", found)
+        figures += found
+
         found = delivery_figures(await deliver(hub, hub_process, conversations, options, ledger, rng), options)
         print_section("4. Agent message to customer", found)
         figures += found
@@ -1181,6 +1271,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the relay and delivery phases (30)")
     parser.add_argument("--agents", type=int, default=4, help="agents sharing the conversations (default 4)")
     parser.add_argument("--in-flight", type=int, help="relay phase: requests in flight (default: --conversations)")
+    parser.add_argument(
+        "--relay-rate", type=float, default=500.0, help="phase 3b: relayed messages offered per second (default 500)"
+    )
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between polls (default 0.1)")
     parser.add_argument(
         "--long-poll", type=int, default=25, help="customers long-poll with this ?wait= (default 25; 0: plain polls)"
@@ -1190,7 +1283,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, dest="json_path", metavar="PATH", help="also write the figures here")
     parser.add_argument("--serve-fake-rasa", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
-    sizes = (args.conversations, args.turns, args.seconds, args.agents, args.in_flight or 1, args.poll_interval)
+    sizes = (
+        args.conversations,
+        args.turns,
+        args.seconds,
+        args.agents,
+        args.in_flight or 1,
+        args.relay_rate,
+        args.poll_interval,
+    )
     if min(sizes) <= 0:
         parser.error("sizes, seconds and intervals must be positive")
     if not 0 <= args.long_poll <= 30:
@@ -1212,6 +1313,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds,
         agents=args.agents,
         in_flight=args.in_flight or args.conversations,
+        relay_rate=args.relay_rate,
         poll_interval=args.poll_interval,
         long_poll=args.long_poll,
         seed=args.seed,
