@@ -751,6 +751,25 @@ class Relay:
     hub_cpu_seconds: float = 0.0  # the hub's CPU time over the window and drain
     bench_cpu: float = 0.0
 
+    def closed(self, elapsed: float, hub_cpu_seconds: float, bench_cpu_at_start: float) -> Relay:
+        """The phase ended `elapsed` seconds after it started, the hub having used `hub_cpu_seconds`."""
+        self.drain = elapsed - self.seconds
+        self.hub_cpu_seconds = hub_cpu_seconds
+        self.hub_cpu = 100 * hub_cpu_seconds / elapsed
+        self.bench_cpu = 100 * (time.process_time() - bench_cpu_at_start) / elapsed
+        return self
+
+
+def relayed(
+    conversation: Conversation, direction: str, ledger: Ledger, rng: random.Random
+) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """A relayed message: its text, and the request that sends it (the customer's webhook, or the agent's POST)."""
+    if direction == "customer->agent":
+        text = ledger.text(rng, CUSTOMER_TEXTS)
+        return text, "/webhooks/rest/webhook", webhook_body(conversation.sender, text), {}
+    text = ledger.text(rng, AGENT_TEXTS)
+    return text, conversation.messages_path, {"text": text}, conversation.agent_headers()
+
 
 async def relay(
     hub: Pool,
@@ -770,12 +789,7 @@ async def relay(
 
     async def post(conversation: Conversation, direction: str) -> None:
         while time.perf_counter() < deadline:
-            if direction == "customer->agent":
-                text = ledger.text(rng, CUSTOMER_TEXTS)
-                path, body, headers = "/webhooks/rest/webhook", webhook_body(conversation.sender, text), {}
-            else:
-                text = ledger.text(rng, AGENT_TEXTS)
-                path, body, headers = conversation.messages_path, {"text": text}, conversation.agent_headers()
+            text, path, body, headers = relayed(conversation, direction, ledger, rng)
             async with gate:
                 answer, took = await timed(hub.request("POST", path, body, headers))
             if not ok(answer):
@@ -787,12 +801,7 @@ async def relay(
                 seen.in_window[direction] += 1
 
     await asyncio.gather(*(post(c, d) for c in conversations for d in ("customer->agent", "agent->customer")))
-    elapsed = time.perf_counter() - start
-    seen.drain = elapsed - options.seconds
-    seen.hub_cpu_seconds = hub_process.cpu_seconds() - hub_cpu
-    seen.hub_cpu = 100 * seen.hub_cpu_seconds / elapsed
-    seen.bench_cpu = 100 * (time.process_time() - bench_cpu) / elapsed
-    return seen
+    return seen.closed(time.perf_counter() - start, hub_process.cpu_seconds() - hub_cpu, bench_cpu)
 
 
 def relay_figures(seen: Relay, options: Options) -> list[Figure]:
@@ -867,12 +876,8 @@ async def relay_at_rate(
 
     async def post(n: int) -> None:
         conversation = conversations[(n // 2) % len(conversations)]
-        if n % 2 == 0:
-            direction, text = "customer->agent", ledger.text(rng, CUSTOMER_TEXTS)
-            path, body, headers = "/webhooks/rest/webhook", webhook_body(conversation.sender, text), {}
-        else:
-            direction, text = "agent->customer", ledger.text(rng, AGENT_TEXTS)
-            path, body, headers = conversation.messages_path, {"text": text}, conversation.agent_headers()
+        direction = "customer->agent" if n % 2 == 0 else "agent->customer"
+        text, path, body, headers = relayed(conversation, direction, ledger, rng)
         answer, took = await timed(hub.request("POST", path, body, headers))
         if not ok(answer):
             ledger.failed(f"paced relay {direction}", answer)
@@ -888,12 +893,7 @@ async def relay_at_rate(
             await asyncio.sleep(wait)
         sending.append(asyncio.create_task(post(n)))
     await asyncio.gather(*sending)
-    elapsed = time.perf_counter() - start
-    seen.drain = elapsed - options.seconds
-    seen.hub_cpu_seconds = hub_process.cpu_seconds() - hub_cpu
-    seen.hub_cpu = 100 * seen.hub_cpu_seconds / elapsed
-    seen.bench_cpu = 100 * (time.process_time() - bench_cpu) / elapsed
-    return seen
+    return seen.closed(time.perf_counter() - start, hub_process.cpu_seconds() - hub_cpu, bench_cpu)
 
 
 def paced_figures(seen: Relay, options: Options) -> list[Figure]:
