@@ -20,7 +20,6 @@ Writes docs/screenshots/widget.png and docs/screenshots/console.png. Run with th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import signal
@@ -28,12 +27,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect,
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import fake_rasa  # noqa: E402
 from stack import free_port, wait_until_ready  # noqa: E402
 
 from handoff import customer_tokens, models  # noqa: E402
@@ -170,28 +169,13 @@ class ScriptedBot:
     server: ThreadingHTTPServer = field(init=False)
 
     def __post_init__(self) -> None:
-        bot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                answer: Any = bot.answer(body["sender"], body["message"]) if self.path.startswith("/webhooks") else {}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = fake_rasa.serve(
+            lambda path, body: self.answer(body["sender"], body["message"]) if path.startswith("/webhooks") else {}
+        )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return fake_rasa.url_of(self.server)
 
     def answer(self, sender: str, message: str) -> list[dict[str, Any]]:
         turn = next((t for t in SCRIPT if t.match in message.lower()), None)

@@ -4,15 +4,13 @@ said / offered" ledger, half-typed replies kept per conversation, unread cues, a
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import fake_rasa  # scripts/, on the path (tests/browser/conftest.py)
 import pytest
 from playwright.sync_api import Locator, expect
 
@@ -25,41 +23,21 @@ CUSTOMER_SECRET = "browser-tests-customer-secret-0123456789abcdef"
 BOT_REPLY = "I'm sorry your internet is down. Engineers are repairing a damaged cable in Lisbon."
 
 
-class ScriptedRasa(BaseHTTPRequestHandler):
+def bot_answer(path: str, body: Any) -> Any:
     """Stands in for the Rasa server: one bot message for every customer message, 200 to anything else."""
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-        answer: Any = {}
-        if self.path == "/webhooks/rest/webhook":
-            answer = [{"recipient_id": body["sender"], "text": BOT_REPLY}]
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    return [{"recipient_id": body["sender"], "text": BOT_REPLY}] if path == "/webhooks/rest/webhook" else {}
 
 
 @pytest.fixture()
 def bot_hub(start_hub: Callable[..., Hub]) -> Iterator[Hub]:
     """A hub with a bot that answers (so that conversations stay with it until the bot escalates them), and
     customer tokens (so that a conversation is a customer's of the directory, with offers)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedRasa)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = fake_rasa.serve(bot_answer)
     try:
-        yield start_hub(
-            CANDOR_RASA_URL=f"http://127.0.0.1:{server.server_address[1]}",
-            CANDOR_CUSTOMER_TOKEN_SECRET=CUSTOMER_SECRET,
-        )
+        yield start_hub(CANDOR_RASA_URL=fake_rasa.url_of(server), CANDOR_CUSTOMER_TOKEN_SECRET=CUSTOMER_SECRET)
     finally:
         server.shutdown()
         server.server_close()
-        thread.join()
 
 
 def signed_in_customer_says(hub: Hub, sender: str, customer_id: str, text: str) -> list[dict[str, Any]]:
