@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from handoff import customer_tokens, models
-from tests.browser.conftest import SERVICE_TOKEN, Console, Hub
+from tests.browser.conftest import PASSWORDS, SERVICE_TOKEN, Console, Hub
 from tests.browser.test_console import XSS_IMG, claim
 
 ConsoleFactory = Callable[[Hub, str], Console]
@@ -222,3 +222,64 @@ def test_a_long_wait_in_the_queue_gets_an_attention_cue(hub: Hub, console: Conso
     fresh = ana.page.locator("#waiting .item", has_text="router has not arrived")
     expect(fresh).to_contain_text("waiting under a minute")
     expect(fresh.locator(".badge.attention")).to_have_count(0)
+
+
+def test_an_agent_approves_and_adjusts_an_offer_within_policy_then_resolves(
+    bot_hub: Hub, console: ConsoleFactory
+) -> None:
+    hub = bot_hub
+    sender = f"browser-{uuid.uuid4()}"
+    signed_in_customer_says(hub, sender, "C-1001", "my internet has been down all day")
+    escalation = {"reason": "customer_requested_human", "summary": "Marta: down all day, wants the outage credited."}
+    bot_post(hub, f"/api/bot/conversations/{sender}/escalate", escalation)
+    offer = {
+        "sender": sender,
+        "customer_id": "C-1001",
+        "incident_id": "INC-2041",
+        "rule": "outage-4h-plus",
+        "kind": "bill_credit",
+        "amount": "5.00",
+        "agent_max_amount": "15.00",
+        "currency": "EUR",
+        "reason": "Fibre internet outage in Lisbon",
+        "status": "pending_approval",
+    }
+    recorded = bot_post(hub, "/api/bot/compensations", offer)
+
+    ana = console(hub, "ana")
+    page = ana.page
+    claim(ana, "down all day")
+    offered = page.locator("#compensations .comp")
+    expect(offered).to_contain_text("awaiting an agent's approval")
+    page.get_by_role("button", name="Approve 5.00 EUR bill credit").click()
+    expect(offered).to_contain_text("approved, awaiting the customer's answer")
+
+    # Beyond the agent's limit the form does not go (the policy's most, 15.00); within it, the new amount stands.
+    amount = page.get_by_label("New amount (EUR)")
+    amount.fill("20.00")
+    page.get_by_label("Reason for the override").fill("third outage this month")
+    page.get_by_role("button", name="Override 5.00 EUR bill credit").click()
+    assert amount.evaluate("(input) => input.validity.rangeOverflow") is True
+    expect(offered).to_contain_text("5.00 EUR bill credit")
+    page.get_by_label("New amount (EUR)").fill("12.50")
+    page.get_by_role("button", name="Override 5.00 EUR bill credit").click()
+    expect(offered).to_contain_text("12.50 EUR bill credit")
+    expect(offered).to_contain_text("originally 5.00 EUR")
+    listed = hub.api("/api/agent/compensations", ana.token)["compensations"]
+    assert [c["amount"] for c in listed if c["id"] == recorded["id"]] == ["12.50"]
+
+    page.get_by_label("Handback note or resolve reason").fill("credit applied; service back")
+    page.get_by_role("button", name="Resolve").click()
+    conversation_id = recorded["conversation_id"]
+    audit = hub.client.get(
+        "/api/agent/audit", params={"conversation_id": conversation_id}, headers=bot_headers_of(hub, "ben")
+    ).json()["entries"]
+    assert "resolved" in [entry["action"] for entry in audit]
+    expect(page.locator("#escalation")).to_contain_text("closed")
+
+
+def bot_headers_of(hub: Hub, username: str) -> dict[str, str]:
+    """A signed-in agent's headers (a supervisor's, to read the audit trail)."""
+    response = hub.client.post("/api/agent/login", json={"username": username, "password": PASSWORDS[username]})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
