@@ -59,6 +59,7 @@ from handoff.schemas import (
     QueueInfo,
     ResolveBody,
     Role,
+    Team,
     TransferBody,
     WebhookBody,
 )
@@ -227,6 +228,13 @@ class Ledger(Answer):
 
     apologies: list[Apology]
     offers: list[Offer]
+
+
+class Directory(Answer):
+    """GET /api/agent/directory."""
+
+    agents: list[AgentProfile]
+    teams: list[Team]
 
 
 class Counts(Answer):
@@ -463,6 +471,14 @@ ROUTES = [
         TransferBody,
         "agent",
         answer=ConversationAnswer,
+    ),
+    Route(
+        "GET",
+        "/api/agent/directory",
+        "Every agent (team, skills, capacity, presence, available, open conversations) and every team: whom a "
+        "conversation can be transferred to",
+        auth="agent",
+        answer=Directory,
     ),
     Route(
         "GET",

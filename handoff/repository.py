@@ -1331,20 +1331,29 @@ class Repository(SupervisionStore):
         return await self.agent_profile(agent)
 
     async def agent_profile(self, agent: Agent) -> AgentProfile:
+        found = [p for p in await self.agent_profiles() if p.agent.id == agent.id]
+        if not found:
+            raise NotFound(f"no agent {agent.username}")
+        return found[0]
+
+    async def agent_profiles(self) -> list[AgentProfile]:
+        """Every agent with what routing knows of them (the directory agents transfer to), by username."""
         async with self._sessions() as session:
-            row = await session.get(models.Agent, agent.id)
-            if row is None:
-                raise NotFound(f"no agent {agent.username}")
-            (me,) = [c for c in await self._candidates(session) if c.agent_id == agent.id]
-            return AgentProfile(
-                agent=cast(Agent, _agent(row)),
-                team=row.team,
-                skills=list(row.skills),
-                capacity=row.capacity,
-                presence=cast(Any, row.presence),
-                available=me.available,
-                open_conversations=me.open_conversations,
-            )
+            rows = (await session.scalars(select(models.Agent).order_by(models.Agent.username))).all()
+            seen = {c.agent_id: c for c in await self._candidates(session)}
+            return [
+                AgentProfile(
+                    agent=cast(Agent, _agent(row)),
+                    team=row.team,
+                    skills=list(row.skills),
+                    capacity=row.capacity,
+                    presence=cast(Any, row.presence),
+                    available=seen[row.id].available,
+                    open_conversations=seen[row.id].open_conversations,
+                )
+                for row in rows
+                if row.id in seen
+            ]
 
     async def assign_waiting(self, skills_for: timedelta = routing.SKILLS_FOR) -> list[tuple[int, Agent]]:
         """Give every waiting conversation that some available agent can take to the best such agent

@@ -170,6 +170,14 @@ async def wait_alerts(request: Request) -> HTTPResponse:
     return json({"alerts": await hub_of(request).repository.wait_alerts(models.utcnow())})
 
 
+@bp.get("/directory")
+async def directory(request: Request) -> HTTPResponse:
+    """Whom a conversation can be transferred to: every agent with their team, presence and load, and the teams."""
+    repository = hub_of(request).repository
+    agents = [p.model_dump(mode="json") for p in await repository.agent_profiles()]
+    return json({"agents": agents, "teams": [t.model_dump(mode="json") for t in await repository.teams()]})
+
+
 @bp.get("/overview")
 async def overview(request: Request) -> HTTPResponse:
     """Supervisors: live counts, the frustration trend and the open incident's apology sameness."""

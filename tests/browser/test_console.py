@@ -77,6 +77,11 @@ def test_claim_then_transfer_to_an_agent_with_a_note(hub: Hub, console: ConsoleF
 
     note = "Checked the line: fine. Billing refund question left, over to you."
     page.get_by_label("Transfer to").select_option("agent")
+    # The choices come from the hub's directory: every other agent, with their team and whether they can take it.
+    targets = page.locator("#transfer-targets option")
+    expect(targets).to_have_count(1)
+    expect(targets).to_have_attribute("value", "ben")
+    expect(targets).to_have_attribute("label", re.compile(r"^Ben · billing · available, 0 of \d+$"))
     page.get_by_label("Agent's username").fill("ben")
     page.get_by_label("Note for whoever takes it over").fill(note)
     page.get_by_role("button", name="Transfer", exact=True).click()

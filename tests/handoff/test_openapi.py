@@ -174,6 +174,8 @@ async def test_every_route_answers_as_described(hub: Any) -> None:
     # Agents take over: the queue, the follow-up, the alert, a claim, a message, the packet, a transfer, a handback.
     ana, ben = await hub.login("ana"), await hub.login("ben")  # ben is a supervisor
     await call(hub, "GET", "/api/agent/me", headers=ana)
+    directory = await call(hub, "GET", "/api/agent/directory", headers=ana)
+    assert "ben" in [a["agent"]["username"] for a in directory["agents"]] and directory["teams"]
     await call(hub, "PUT", "/api/agent/me/presence", json={"presence": "online"}, headers=ana)
     assert (await call(hub, "GET", "/api/agent/wait-alerts", headers=ben))["alerts"]
     assert (await call(hub, "GET", "/api/agent/overview", headers=ben))["apologies"]["apologies"] == 1

@@ -304,3 +304,14 @@ async def test_a_conversation_nobody_has_the_skills_for_goes_to_anyone_after_the
     conversation = await hub.repository.conversation_by_sender(sender)
     escalation = await hub.repository.open_escalation(conversation.id)
     assert escalation.claimed_at - escalation.created_at >= timedelta(seconds=0.6)  # not before the wait
+
+
+async def test_the_directory_lists_whom_a_conversation_can_be_transferred_to(hub: Any) -> None:
+    ana, ben = await hub.login("ana"), await hub.login("ben")
+    await hub.client.put("/api/agent/me/presence", headers=ben, json={"presence": "away"})
+    directory = (await hub.client.get("/api/agent/directory", headers=ana)).json()
+    agents = {a["agent"]["username"]: a for a in directory["agents"]}
+    assert (agents["ana"]["presence"], agents["ana"]["available"], agents["ana"]["team"]) == ("online", True, "support")
+    assert (agents["ben"]["presence"], agents["ben"]["available"], agents["ben"]["team"]) == ("away", False, "billing")
+    assert {"support", "billing"} <= {t["name"] for t in directory["teams"]}
+    assert (await hub.client.get("/api/agent/directory")).status_code == 401
