@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from conftest import chat
 from test_whole_loop import say, texts
 
 from handoff.flows import BOT_UNAVAILABLE
+from tests.e2e.conftest import chat
 
 
 def test_with_the_action_server_down_the_customer_is_told_and_queued(stack, hub: httpx.Client) -> None:  # type: ignore[no-untyped-def]

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import AGENT, customer_token
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser import npm
 from tests.browser.chromium import launch
+from tests.e2e.conftest import AGENT, customer_token
 
 TIMEOUT_MS = 30_000  # the real bot on 2 cores: a turn with the frustration model can take seconds
 

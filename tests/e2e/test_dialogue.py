@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from conftest import chat
 from test_whole_loop import say, texts
 
 from actions.wording import is_plain
+from tests.e2e.conftest import chat
 
 
 def bot_says(hub: httpx.Client, sender: str, text: str, customer_id: str = "C-1001") -> str:

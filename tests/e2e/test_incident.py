@@ -13,11 +13,11 @@ import uuid
 from decimal import Decimal
 
 import httpx
-from conftest import AGENT, chat
 from test_dialogue import bot_says
 from test_whole_loop import texts
 
 from actions.wording import banned_phrases_in, is_plain
+from tests.e2e.conftest import AGENT, chat
 
 CUSTOMERS = {  # customer id: (tier's form of an offer, their first message)
     "C-1001": ("credit on your next bill", "my internet has been down since this morning, I work from home"),

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
-from conftest import AGENT, chat, customer_token
 
 from actions.wording import is_plain
+from tests.e2e.conftest import AGENT, chat, customer_token
 
 
 def say(hub: httpx.Client, sender: str, text: str, customer_id: str = "C-1001") -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import socketio
-from conftest import customer_token
+
+from tests.handoff.conftest import customer_token
 
 pytestmark = pytest.mark.asyncio
 
