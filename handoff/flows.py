@@ -83,6 +83,14 @@ class Hub:
     limits: Limits
     updates: Updates = field(default_factory=Updates)
 
+    def admit(self, body: WebhookBody) -> Claim:
+        """Who a customer's message says its customer is, the message counted against its sender's rate limit
+        (the REST webhook and the socket.io channel). Per sender and proven customer: requests without the
+        customer's token (refused anyway) cannot use up the signed-in customer's share."""
+        claim = self.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
+        self.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
+        return claim
+
     def claim(self, token: object, customer_id: object = None) -> Claim:
         """Who a chat request says its customer is (handoff/customer_tokens.py)."""
         settings = self.settings

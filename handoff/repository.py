@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -369,6 +369,7 @@ _LIVE_AGENTS = select(_SESSIONS.c.agent_id).where(  # with a console that called
     _SESSIONS.c.expires_at > bindparam("b_now"),
 )
 _AGENTS_ONLINE = select(func.count()).select_from(_A).where(_A.c.presence == "online", _A.c.id.in_(_LIVE_AGENTS))
+_LAST_MESSAGE = select(func.max(_M.c.id)).where(_M.c.conversation_id == bindparam("b_conversation"))
 _QUEUED = select(_ESCALATIONS.c.conversation_id, _ESCALATIONS.c.priority, _ESCALATIONS.c.created_at).where(
     _ESCALATIONS.c.state == "queued"
 )
@@ -490,6 +491,14 @@ def _insert_messages_in(
             )
         )
     return stored
+
+
+def _queued_of(rows: Iterable[Any]) -> list[service.Queued]:
+    return [service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in rows]
+
+
+def _handle_times_of(rows: Iterable[Any]) -> list[timedelta]:
+    return [closed - claimed for claimed, closed in rows if claimed and closed]
 
 
 @dataclass(frozen=True)
@@ -1260,8 +1269,9 @@ class Repository(SupervisionStore):
 
     async def agents_online(self) -> int:
         """Agents available now: presence online, with a console that called the hub lately."""
-        async with self._sessions() as session:
-            return sum(c.available for c in await self._candidates(session))
+        now = models.utcnow()
+        online = {"b_now": now, "b_seen_since": now - ONLINE_WINDOW}
+        return await self._run(lambda connection: int(connection.scalar(_AGENTS_ONLINE, online) or 0), write=False)
 
     # Routing (handoff/routing.py) -------------------------------------------------------------------
 
@@ -1841,8 +1851,8 @@ class Repository(SupervisionStore):
             team = connection.scalar(_OPEN_TEAM, {"b_conversation": conversation_id})
             teams = connection.execute(_ALL_TEAMS)
             return QueueFacts(
-                queued=[service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in queued],
-                handle_times=[closed - claimed for claimed, closed in handled if claimed and closed],
+                queued=_queued_of(queued),
+                handle_times=_handle_times_of(handled),
                 agents_online=int(agents_online or 0),
                 team=team,
                 teams=[Team.model_validate(dict(t._mapping)) for t in teams],
@@ -1850,29 +1860,19 @@ class Repository(SupervisionStore):
 
         return await self._run(read, write=False)
 
-    async def queued(self) -> list[service.Queued]:
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(
-                    models.Escalation.conversation_id, models.Escalation.priority, models.Escalation.created_at
-                ).where(models.Escalation.state == "queued")
-            )
-            return [service.Queued(conversation_id=c, priority=p, created_at=t) for c, p, t in rows]
+    async def last_message_id(self, conversation_id: int) -> int:
+        """The id of the conversation's latest message (0: none)."""
+        found = await self._run(
+            lambda connection: connection.scalar(_LAST_MESSAGE, {"b_conversation": conversation_id}), write=False
+        )
+        return int(found or 0)
 
-    async def handle_times(self, limit: int = HANDLE_TIMES) -> list[timedelta]:
+    async def queued(self) -> list[service.Queued]:
+        return await self._run(lambda connection: _queued_of(connection.execute(_QUEUED)), write=False)
+
+    async def handle_times(self) -> list[timedelta]:
         """How long agents took on the latest resolved escalations."""
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(models.Escalation.claimed_at, models.Escalation.closed_at)
-                .where(
-                    models.Escalation.state == "resolved",
-                    models.Escalation.claimed_at.is_not(None),
-                    models.Escalation.closed_at.is_not(None),
-                )
-                .order_by(models.Escalation.closed_at.desc())
-                .limit(limit)
-            )
-            return [closed - claimed for claimed, closed in rows if claimed and closed]
+        return await self._run(lambda connection: _handle_times_of(connection.execute(_HANDLED)), write=False)
 
     async def queue_items(self, agent: Agent) -> tuple[list[QueueItem], list[QueueItem]]:
         """(waiting for anyone, in queue order), (with this agent)."""

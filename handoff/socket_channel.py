@@ -223,8 +223,7 @@ class SocketChannel:
         hub = self.hub
         hub.limits.address.check(connection.address)
         body = webhook_body(data, connection)
-        claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
-        hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
+        claim = hub.admit(body)
         if body.sender != connection.sender:
             self._stop(connection)
             connection.sender = body.sender
@@ -247,8 +246,7 @@ class SocketChannel:
             connection.after = connection.wanted_after
             await self._send_state(sid, conversation.id)  # where it stands now, before anything new is said
         else:
-            messages = await self.hub.repository.messages(conversation.id)
-            connection.after = messages[-1].id if messages else 0
+            connection.after = await self.hub.repository.last_message_id(conversation.id)
             for message in await self.hub.repository.take_undelivered_agent_messages(conversation.id):
                 await self._send(sid, connection, to_channel(message, connection.sender or ""))
         self._deliver(sid, connection, conversation)

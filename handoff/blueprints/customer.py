@@ -24,11 +24,7 @@ async def webhook(request: Request) -> HTTPResponse:
     hub = hub_of(request)
     hub.limits.address.check(client_address(request))
     body = body_of(request, WebhookBody)
-    # Counted per sender and proven customer: requests without the customer's token (refused anyway) cannot use up
-    # the signed-in customer's share.
-    claim = hub.claim(body.metadata.get("customer_token"), body.metadata.get("customer_id"))
-    hub.limits.sender.check(f"{body.sender}|{claim.customer_id if claim.verified else ''}")
-    return json(await flows.customer_message(hub, body, claim))
+    return json(await flows.customer_message(hub, body, hub.admit(body)))
 
 
 @bp.get("/api/chat/<sender:str>/messages")

@@ -63,6 +63,16 @@ CUSTOMER_SAID = [
     ("I want to talk to a person NOW", 0.9, "high"),
 ]
 APOLOGY = {"text": "I'm sorry your internet has been down since this morning, Marta.", "at": "2026-11-29T09:05:00Z"}
+OFFER = {  # what the action server records for C-1001 in the Lisbon outage (policy/compensation.yml)
+    "customer_id": "C-1001",
+    "incident_id": "INC-2041",
+    "rule": "outage-4h-plus",
+    "kind": "bill_credit",
+    "amount": "5.00",
+    "agent_max_amount": "15.00",
+    "currency": "EUR",
+    "reason": "Fibre internet outage in Lisbon: major incident, 5.0 h affected",
+}
 SUMMARY = "Marta (C-1001) has had no internet since this morning; third outage this month; works from home."
 
 
@@ -82,18 +92,7 @@ def test_the_context_panel_charts_frustration_and_lists_what_was_already_said_an
         "apologies": [APOLOGY],
     }
     assert bot_post(hub, f"/api/bot/conversations/{sender}/escalate", escalation)["state"] == "queued"
-    offer = {
-        "sender": sender,
-        "customer_id": "C-1001",
-        "incident_id": "INC-2041",
-        "rule": "outage-4h-plus",
-        "kind": "bill_credit",
-        "amount": "5.00",
-        "agent_max_amount": "15.00",
-        "currency": "EUR",
-        "reason": "Fibre internet outage in Lisbon: major incident, 5.0 h affected",
-    }
-    bot_post(hub, "/api/bot/compensations", offer)
+    bot_post(hub, "/api/bot/compensations", {**OFFER, "sender": sender})
 
     ana = console(hub, "ana")
     page = ana.page
@@ -232,19 +231,7 @@ def test_an_agent_approves_and_adjusts_an_offer_within_policy_then_resolves(
     signed_in_customer_says(hub, sender, "C-1001", "my internet has been down all day")
     escalation = {"reason": "customer_requested_human", "summary": "Marta: down all day, wants the outage credited."}
     bot_post(hub, f"/api/bot/conversations/{sender}/escalate", escalation)
-    offer = {
-        "sender": sender,
-        "customer_id": "C-1001",
-        "incident_id": "INC-2041",
-        "rule": "outage-4h-plus",
-        "kind": "bill_credit",
-        "amount": "5.00",
-        "agent_max_amount": "15.00",
-        "currency": "EUR",
-        "reason": "Fibre internet outage in Lisbon",
-        "status": "pending_approval",
-    }
-    recorded = bot_post(hub, "/api/bot/compensations", offer)
+    recorded = bot_post(hub, "/api/bot/compensations", {**OFFER, "sender": sender, "status": "pending_approval"})
 
     ana = console(hub, "ana")
     page = ana.page
