@@ -36,6 +36,7 @@ def customer_token(customer_id: str) -> str:
 class RunningHub:
     def __init__(self, url: str, token: str) -> None:
         self.url, self.token = url, token
+        self._agent_token: str | None = None
 
     def post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         request = urllib.request.Request(
@@ -54,8 +55,11 @@ class RunningHub:
             return json.loads(response.read())
 
     def _agent_headers(self) -> dict[str, str]:
-        token = self.post("/api/agent/login", {"username": "ana", "password": "candor-demo-ana"})["token"]
-        return {"Authorization": f"Bearer {token}"}
+        """Ana's bearer token, from one login: the hub allows 10 logins a minute from one address."""
+        if self._agent_token is None:
+            login = {"username": "ana", "password": "candor-demo-ana"}
+            self._agent_token = self.post("/api/agent/login", login)["token"]
+        return {"Authorization": f"Bearer {self._agent_token}"}
 
     def packet(self, sender: str) -> Any:
         """The handoff packet an agent sees for this sender's conversation (its latest escalation)."""
