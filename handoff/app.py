@@ -69,7 +69,14 @@ def create_app(
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_SIZE
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
-    for blueprint in (blueprints.pages, blueprints.customer, blueprints.bot, blueprints.agent, blueprints.alerts):
+    for blueprint in (
+        blueprints.pages,
+        blueprints.customer,
+        blueprints.bot,
+        blueprints.agent,
+        blueprints.trainer,
+        blueprints.alerts,
+    ):
         app.blueprint(blueprint)
     app.error_handler.add(Exception, error_response)
     app.ctx.socket = SocketChannel(app, settings.socket_origins)  # Rasa's socket.io channel at /socket.io/
@@ -108,6 +115,7 @@ def create_app(
     async def close_resources(app: Sanic[Any, Any]) -> None:
         hub: Hub | None = getattr(app.ctx, "hub", None)
         if hub is not None:
+            await hub.finish_background()
             await hub.rasa.aclose()
             await hub.repository.close()
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from handoff import hours, models, service
+from handoff import hours, models, review_flows, service
 from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY, Claim, claim_from
 from handoff.errors import NotFound, RasaUnavailable, Unauthorized
 from handoff.rasa_client import RasaClient
@@ -82,6 +83,21 @@ class Hub:
     settings: Settings
     limits: Limits
     updates: Updates = field(default_factory=Updates)
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # work after an answer (in_background)
+
+    def in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` after the current request, off the customer's time; its failure is logged, never raised.
+        The hub waits for what is still running when it stops (finish_background)."""
+        task = asyncio.create_task(_logged(work, name), name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def finish_background(self, timeout: float = 5.0) -> None:
+        """Wait up to `timeout` seconds for the background work still running, then cancel what is left."""
+        if self.background:
+            _, pending = await asyncio.wait(set(self.background), timeout=timeout)
+            for task in pending:
+                task.cancel()
 
     def admit(self, body: WebhookBody) -> Claim:
         """Who a customer's message says its customer is, the message counted against its sender's rate limit
@@ -102,6 +118,13 @@ class Hub:
             required=settings.checks_customer_tokens,
             now=models.utcnow(),
         )
+
+
+async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
+    try:
+        await work
+    except Exception:
+        logger.exception("background work %s failed", name)
 
 
 LEAVE_A_MESSAGE = (
@@ -272,6 +295,7 @@ async def _ask_bot(
     try:
         # The token stays here: Rasa's tracker store keeps metadata, and the bot reads the customer from the hub.
         metadata = {key: value for key, value in body.metadata.items() if key != "customer_token"}
+        metadata[review_flows.MESSAGE_ID] = message_id  # the review inbox finds the turn in the tracker by it
         replies = await hub.rasa.send(body.sender, body.message, metadata)
     except RasaUnavailable as error:
         logger.warning("Rasa failed for conversation %s: %s", conversation.id, error)
@@ -285,6 +309,11 @@ async def _ask_bot(
         notice = f"{BOT_UNAVAILABLE} {await notice_for(hub, conversation.id)}"
         stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
         return [to_channel(m, body.sender) for m in stored], None
+    if hub.settings.review_inbox:
+        hub.in_background(
+            review_flows.after_bot_turn(hub, conversation.id, body.sender, message_id, body.message),
+            f"candor-review-{message_id}",
+        )
     items = []
     for reply in replies:
         text = reply.get("text")

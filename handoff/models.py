@@ -23,6 +23,7 @@ __all__ = [
     "FollowUp",
     "Incident",
     "Message",
+    "ReviewItem",
     "Team",
 ]
 
@@ -261,6 +262,37 @@ class Apology(Base):
     problem: Mapped[str] = mapped_column(String(200))  # the bot's key for the customer's problem
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class ReviewItem(Base):
+    """A customer message for the trainers to look at (handoff/review.py): what the bot made of it and why it was
+    picked, redacted; then the trainer's label, or discarded. One per message: more reasons join its list."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)  # redacted; order ids as ORD-00000 at `entities`
+    entities: Mapped[list[Any]] = mapped_column(default=list)  # [{"start", "end", "entity"}] in `text`
+    context: Mapped[list[Any]] = mapped_column(default=list)  # the turns before it, redacted: [{"role", "text"}]
+    reasons: Mapped[list[Any]] = mapped_column(default=list)  # low_confidence | fallback | ambiguous | ...
+    note: Mapped[str | None] = mapped_column(Text)  # the agent's, when an agent flagged it
+    intent: Mapped[str | None] = mapped_column(String(100))  # what the bot predicted (None: not known yet)
+    confidence: Mapped[float | None]
+    ranking: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "confidence"}], best first
+    frustration_score: Mapped[float | None]
+    frustration_level: Mapped[str | None] = mapped_column(String(10))
+    # open | labelled | discarded | exported | conflict (handoff/review.py, "States")
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    label_intent: Mapped[str | None] = mapped_column(String(100))
+    label_frustration: Mapped[str | None] = mapped_column(String(10))
+    label_entities: Mapped[list[Any] | None] = mapped_column(JSON)
+    conflict: Mapped[str | None] = mapped_column(Text)  # why an export did not write it
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    exported_at: Mapped[datetime | None]
 
 
 class Audit(Base):

@@ -58,6 +58,9 @@ from handoff.schemas import (
     PresenceBody,
     QueueInfo,
     ResolveBody,
+    ReviewFlagBody,
+    ReviewItem,
+    ReviewLabelBody,
     Role,
     Team,
     TransferBody,
@@ -334,6 +337,38 @@ class DecidedCompensation(Answer):
     compensation: Compensation
 
 
+class TrainerLoginAnswer(Answer):
+    token: str
+    trainer: Agent
+
+
+class TrainerAnswer(Answer):
+    trainer: Agent
+
+
+class Vocabulary(Answer):
+    """GET /api/trainer/intents: what a label may name (the bot's domain file)."""
+
+    intents: list[str]
+    entities: list[str]
+    frustration_levels: list[FrustrationLevel]
+
+
+class ReviewInbox(Answer):
+    """GET /api/trainer/review: a page of items, and how many are open in all."""
+
+    items: list[ReviewItem]
+    open: int
+
+
+class ReviewItemAnswer(Answer):
+    item: ReviewItem
+
+
+class FlaggedAnswer(Answer):
+    review_item: ReviewItem
+
+
 # The routes -----------------------------------------------------------------------------------------------------
 
 
@@ -342,7 +377,7 @@ class Route(NamedTuple):
     path: str
     summary: str
     body: type[BaseModel] | None = None
-    auth: str | None = None  # "service" | "agent" | "bearer-service" (the service token as a bearer token)
+    auth: str | None = None  # "service" | "agent" | "trainer" | "bearer-service" (the service token as a bearer)
     answer: type[BaseModel] | str = "text/html"  # the JSON a success answers (a model), or the media type it has
     statuses: tuple[int, ...] = (200,)  # the statuses it answers with `answer`
 
@@ -352,6 +387,7 @@ ROUTES = [
     Route("GET", "/openapi.json", "This description", answer=Description),
     Route("GET", "/", "Chat widget (HTML)"),
     Route("GET", "/console", "Agent console (HTML)"),
+    Route("GET", "/review", "Trainers' review inbox (HTML)"),
     Route("GET", "/assets/socket.io.min.js", "The socket.io browser client the widget uses", answer="text/javascript"),
     Route(
         "GET",
@@ -461,6 +497,16 @@ ROUTES = [
         AgentMessageBody,
         "agent",
         answer=Message,
+        statuses=(201,),
+    ),
+    Route(
+        "POST",
+        "/api/agent/conversations/{conversation_id}/messages/{message_id}/flag",
+        '"The bot should have handled this": the customer message goes to the trainers\' review inbox, with a note '
+        "(201 with its item)",
+        ReviewFlagBody,
+        "agent",
+        answer=FlaggedAnswer,
         statuses=(201,),
     ),
     Route(
@@ -591,9 +637,51 @@ ROUTES = [
         "agent",
         answer=DecidedCompensation,
     ),
+    Route(
+        "POST",
+        "/api/trainer/login",
+        "Trainer login (trainer accounts only; 403 for agents); answers a bearer token",
+        AgentLogin,
+        answer=TrainerLoginAnswer,
+    ),
+    Route("POST", "/api/trainer/logout", "End this trainer session", auth="trainer", answer=LoggedOut),
+    Route("GET", "/api/trainer/me", "The logged-in trainer", auth="trainer", answer=TrainerAnswer),
+    Route(
+        "GET",
+        "/api/trainer/intents",
+        "The intents and entities a label may name (the bot's domain), and the frustration levels",
+        auth="trainer",
+        answer=Vocabulary,
+    ),
+    Route(
+        "GET",
+        "/api/trainer/review",
+        "Review items, oldest first, after ?after=<id>, in ?state= (open by default; labelled, discarded, exported, "
+        "conflict, or all), at most ?limit= (50, up to 200); and how many are open",
+        auth="trainer",
+        answer=ReviewInbox,
+    ),
+    Route("GET", "/api/trainer/review/{item_id}", "One review item", auth="trainer", answer=ReviewItemAnswer),
+    Route(
+        "POST",
+        "/api/trainer/review/{item_id}/label",
+        "Confirm or correct the intent, set the frustration level, mark entities (409 once exported or discarded)",
+        ReviewLabelBody,
+        "trainer",
+        answer=ReviewItemAnswer,
+    ),
+    Route(
+        "POST",
+        "/api/trainer/review/{item_id}/discard",
+        "Leave the item out of the training data (409 once exported)",
+        auth="trainer",
+        answer=ReviewItemAnswer,
+    ),
 ]
 
-INTEGER_PARAMETERS = frozenset({"conversation_id", "compensation_id", "follow_up_id"})  # <name:int> in the routes
+INTEGER_PARAMETERS = frozenset(
+    {"conversation_id", "compensation_id", "follow_up_id", "message_id", "item_id"}
+)  # <name:int> in the routes
 _REF = "#/components/schemas/{model}"
 
 
@@ -664,13 +752,15 @@ def document() -> dict[str, Any]:
             operation["parameters"] = parameters
         if route.body is not None:
             operation["requestBody"] = {
-                "required": route.body not in (HandbackBody, ResolveBody),
+                "required": route.body not in (HandbackBody, ResolveBody, ReviewFlagBody),
                 "content": _json(taken[route.body]),
             }
         if route.auth == "service":
             operation["security"] = [{"serviceToken": []}]
         elif route.auth == "agent":
             operation["security"] = [{"agentToken": []}]
+        elif route.auth == "trainer":
+            operation["security"] = [{"trainerToken": []}]
         elif route.auth == "bearer-service":
             operation["security"] = [{"serviceBearer": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -690,6 +780,7 @@ def document() -> dict[str, Any]:
                 "serviceToken": {"type": "apiKey", "in": "header", "name": "X-Candor-Service-Token"},
                 "serviceBearer": {"type": "http", "scheme": "bearer", "description": "the service token"},
                 "agentToken": {"type": "http", "scheme": "bearer"},
+                "trainerToken": {"type": "http", "scheme": "bearer", "description": "a trainer's token"},
             },
         },
     }

@@ -35,6 +35,38 @@ class RasaClient:
         except ValueError:
             raise RasaUnavailable(f"Rasa answered POST {path} with something that is not JSON") from None
 
+    async def _get(self, path: str, params: dict[str, str]) -> Any:
+        try:
+            response = await self._client.get(path, params=params)
+        except httpx.TimeoutException:
+            raise RasaUnavailable(f"Rasa did not answer GET {path} in time") from None
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa unreachable for GET {path}: {error!r}") from None
+        if response.status_code >= 300:
+            raise RasaUnavailable(f"Rasa answered {response.status_code} to GET {path}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError:
+            raise RasaUnavailable(f"Rasa answered GET {path} with something that is not JSON") from None
+
+    async def parses(self, sender: str, *, latest_only: bool) -> list[dict[str, Any]]:
+        """What the NLU made of the sender's messages (parse data, with each message's metadata), newest first:
+        the latest message's only (the tracker without its events: cheap), or every one the tracker holds."""
+        tracker = await self._get(
+            f"/conversations/{quote(sender, safe='')}/tracker", {"include_events": "NONE" if latest_only else "ALL"}
+        )
+        if not isinstance(tracker, dict):
+            raise RasaUnavailable("Rasa's tracker API answered something other than a tracker")
+        if latest_only:
+            latest = tracker.get("latest_message")
+            return [latest] if isinstance(latest, dict) else []
+        events = tracker.get("events") or []
+        return [
+            {**event["parse_data"], "metadata": event.get("metadata") or event["parse_data"].get("metadata") or {}}
+            for event in reversed(events)
+            if isinstance(event, dict) and event.get("event") == "user" and isinstance(event.get("parse_data"), dict)
+        ]
+
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """The bot's messages for one customer message (Rasa's REST channel); at least one, or RasaUnavailable.
 

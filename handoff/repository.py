@@ -45,6 +45,7 @@ from handoff.alertmanager import (
 )
 from handoff.customer_tokens import ANONYMOUS, SIGNED_IN_CUSTOMER_ONLY, Claim
 from handoff.errors import Conflict, NotFound, Unauthorized
+from handoff.review_store import ReviewStore
 from handoff.schemas import (
     Agent,
     AgentProfile,
@@ -635,7 +636,7 @@ def _stored_by(messages: Sequence[Message]) -> set[int]:
     return {m.conversation_id for m in messages}
 
 
-class Repository(SupervisionStore):
+class Repository(SupervisionStore, ReviewStore):
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
     def __init__(self, engine: AsyncEngine, on_messages: Callable[[set[int]], None] | None = None) -> None:
@@ -1231,7 +1232,8 @@ class Repository(SupervisionStore):
                 return None
             return cast(Agent, _agent(row)), row.password_hash
 
-    async def start_session(self, agent: Agent, token_hash: str, ttl: timedelta) -> None:
+    async def start_session(self, agent: Agent, token_hash: str, ttl: timedelta, *, online: bool = True) -> None:
+        """online: the agent is there to take conversations (their console opened; not a trainer)."""
         now = models.utcnow()
         async with self._transaction() as session:
             session.add(
@@ -1239,8 +1241,10 @@ class Repository(SupervisionStore):
                     token_hash=token_hash, agent_id=agent.id, created_at=now, last_seen_at=now, expires_at=now + ttl
                 )
             )
-            self._audit(session, f"agent:{agent.username}", "login", None)
-            await self._set_presence(session, agent, "online")  # opening the console is being there
+            kind = "trainer" if agent.role == "trainer" else "agent"
+            self._audit(session, f"{kind}:{agent.username}", "login", None)
+            if online:
+                await self._set_presence(session, agent, "online")  # opening the console is being there
 
     async def end_session(self, token_hash: str, agent: Agent) -> None:
         async with self._transaction() as session:
@@ -1291,7 +1295,7 @@ class Repository(SupervisionStore):
     async def _candidates(self, session: AsyncSession, *, lock: bool = False) -> list[routing.Candidate]:
         """Every agent as routing sees them. lock: hold their rows until the transaction ends (PostgreSQL;
         SQLite's write lock covers it), so that hubs assigning at once count each other's assignments."""
-        query = select(models.Agent).order_by(models.Agent.id)
+        query = select(models.Agent).where(models.Agent.role != "trainer").order_by(models.Agent.id)  # never routed
         agents = (await session.scalars(query.with_for_update() if lock else query)).all()
         live = await self._live_sessions(session)
         counts = dict(

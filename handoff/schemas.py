@@ -39,6 +39,10 @@ __all__ = [
     "PresenceBody",
     "QueueInfo",
     "ResolveBody",
+    "ReviewEntity",
+    "ReviewFlagBody",
+    "ReviewItem",
+    "ReviewLabelBody",
     "Team",
     "Trajectory",
     "TransferBody",
@@ -114,7 +118,7 @@ class AgentSeed(BaseModel):
     username: str
     display_name: str
     password_hash: str
-    role: Literal["agent", "supervisor"] = "agent"
+    role: Literal["agent", "supervisor", "trainer"] = "agent"
     team: TeamName | None = None
     skills: list[Skill] = Field(default_factory=list)
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=MAX_CAPACITY)
@@ -177,7 +181,7 @@ class Agent(Record):
     id: int
     username: str
     display_name: str
-    role: Literal["agent", "supervisor"] = "agent"
+    role: Literal["agent", "supervisor", "trainer"] = "agent"
 
 
 class AgentProfile(Record):
@@ -482,3 +486,63 @@ class ResolveBody(Body):
     """POST /api/agent/conversations/{id}/resolve: how it was resolved (required: the record says why)."""
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+
+
+# The trainers' review inbox (handoff/review.py).
+ReviewState = Literal["open", "labelled", "discarded", "exported", "conflict"]
+ReviewReason = Literal["fallback", "low_confidence", "ambiguous", "sounds_fake", "escalated", "agent_flagged"]
+IntentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
+EntityName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class ReviewEntity(Body):
+    """An entity in an item's redacted text: characters start..end (end excluded)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    entity: EntityName
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReviewEntity:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class ReviewItem(Record):
+    id: int
+    message_id: int
+    conversation_id: int
+    text: str  # redacted
+    entities: list[ReviewEntity]  # the bot's (order ids), or the trainer's once labelled
+    context: list[dict[str, str]]  # [{"role", "text"}] before it, redacted
+    reasons: list[ReviewReason]
+    note: str | None
+    intent: str | None
+    confidence: float | None
+    ranking: list[dict[str, Any]]
+    frustration_score: float | None
+    frustration_level: str | None
+    state: ReviewState
+    label_intent: str | None
+    label_frustration: FrustrationLevel | None
+    conflict: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    exported_at: datetime | None
+
+
+class ReviewLabelBody(Body):
+    """POST /api/trainer/review/{id}/label: the intent (confirmed or corrected), the frustration level the text
+    shows, and its entities (omitted: the ones it has)."""
+
+    intent: IntentName
+    frustration: FrustrationLevel
+    entities: list[ReviewEntity] | None = Field(default=None, max_length=20)
+
+
+class ReviewFlagBody(Body):
+    """POST /api/agent/conversations/{id}/messages/{message_id}/flag: why the bot should have handled it."""
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""

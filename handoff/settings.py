@@ -42,6 +42,11 @@ class Settings:
     silent_after_seconds: float  # a customer who has not answered the agent this long: unresolved-silent
     wait_alert_seconds: float  # waiting in the queue this long raises the supervisors' alert
     socket_origins: tuple[str, ...] | None  # other origins whose pages may use the socket.io channel; None: same origin
+    # The trainers' review inbox (handoff/review.py): which bot turns it takes, and what a label may name.
+    review_inbox: bool  # read what the bot understood of each customer message, for the inbox
+    review_confidence: float  # a top intent below this confidence is "low_confidence"
+    review_margin: float  # the two best intents closer than this are "ambiguous"
+    domain_file: Path  # the bot's domain.yml: the intents a trainer's label may name
 
     @property
     def monitoring_token(self) -> str:
@@ -83,6 +88,10 @@ class Settings:
             silent_after_seconds=_seconds(env, "CANDOR_SILENT_AFTER_SECONDS", 1800.0, maximum=WEEK),
             wait_alert_seconds=_seconds(env, "CANDOR_WAIT_ALERT_SECONDS", 300.0, maximum=WEEK),
             socket_origins=_origins(env, "CANDOR_SOCKET_ORIGINS"),
+            review_inbox=_flag(env, "CANDOR_REVIEW_INBOX", default=True),
+            review_confidence=_fraction(env, "CANDOR_REVIEW_CONFIDENCE", 0.6),
+            review_margin=_fraction(env, "CANDOR_REVIEW_MARGIN", 0.1),
+            domain_file=Path(env.get("CANDOR_DOMAIN_FILE") or ROOT / "domain.yml"),
         )
 
     @property
@@ -145,11 +154,22 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "0").strip().lower()
+def _flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    raw = env.get(name, "").strip().lower()
     if raw not in ("0", "1", "false", "true", "no", "yes", ""):
         raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
-    return raw in ("1", "true", "yes")
+    return default if raw == "" else raw in ("1", "true", "yes")
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}")
+    return value
 
 
 def _per_minute(env: Mapping[str, str], name: str, default: int) -> int:

@@ -402,10 +402,21 @@ class Pool:
 # Fake Rasa ---------------------------------------------------------------------------------------------
 
 
+LATEST: dict[str, dict[str, Any]] = {}  # sender → what the fake NLU made of its latest message (a confident greet)
+
+
 def fake_rasa_answer(method: str, path: str, body: bytes) -> tuple[str, Any]:
-    """One bot message per webhook call; 200 {} to Rasa's status and tracker-events API; 404 otherwise."""
+    """One bot message per webhook call; the tracker without events (what the hub's review inbox reads after each
+    turn: the latest message, understood with confidence); 200 {} to Rasa's status and tracker-events API; 404
+    otherwise."""
     if (method, path) == ("POST", "/webhooks/rest/webhook"):
-        return "200 OK", [{"recipient_id": json.loads(body)["sender"], "text": "ok"}]
+        message = json.loads(body)
+        intent = {"name": "greet", "confidence": 0.99}
+        LATEST[message["sender"]] = {"intent": intent, "intent_ranking": [intent], "metadata": message.get("metadata")}
+        return "200 OK", [{"recipient_id": message["sender"], "text": "ok"}]
+    route, _, _ = path.partition("?")
+    if method == "GET" and route.startswith("/conversations/") and route.endswith("/tracker"):
+        return "200 OK", {"latest_message": LATEST.get(route.split("/")[2], {}), "events": None}
     if (method, path) == ("GET", "/status") or (method == "POST" and path.endswith("/tracker/events")):
         return "200 OK", {}
     return "404 Not Found", {"error": "not found"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import compensations, flows, models, supervision
+from handoff import compensations, flows, models, review_flows, supervision
 from handoff.auth import check_password_async, new_token, token_hash
 from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
@@ -23,6 +23,7 @@ from handoff.schemas import (
     IncidentUpdateBody,
     PresenceBody,
     ResolveBody,
+    ReviewFlagBody,
     TransferBody,
 )
 
@@ -44,6 +45,8 @@ async def require_agent(request: Request) -> None:
     agent = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
     if agent is None:
         raise Unauthorized("log in first: missing, expired or unknown agent token")
+    if agent.role == "trainer":
+        raise Forbidden("a trainer's token: the agent console is for agents (trainers use /api/trainer)")
     request.ctx.agent = agent
     request.ctx.token_hash = token_hash(token) if token else ""
     for name, value in request.match_info.items():  # PostgreSQL's ids end at 2^31 - 1: a larger one names nothing
@@ -67,6 +70,9 @@ async def login(request: Request) -> HTTPResponse:
         await repo.audit(f"agent:{body.username}", "login_failed")
         raise Unauthorized("wrong username or password")
     agent = found[0]
+    if agent.role == "trainer":
+        await repo.audit(f"agent:{body.username}", "login_failed", reason="trainer")
+        raise Forbidden("a trainer account: log in at /api/trainer/login (the review page, /review)")
     token = new_token()
     await repo.start_session(agent, token_hash(token), SESSION_TTL)  # and presence online
     await flows.route(hub)
@@ -127,6 +133,14 @@ async def send(request: Request, conversation_id: int) -> HTTPResponse:
     body = body_of(request, AgentMessageBody)
     message = await hub_of(request).repository.add_agent_message(conversation_id, _agent(request), body.text)
     return json(message.model_dump(mode="json"), status=201)
+
+
+@bp.post("/conversations/<conversation_id:int>/messages/<message_id:int>/flag")
+async def flag(request: Request, conversation_id: int, message_id: int) -> HTTPResponse:
+    """ "The bot should have handled this": the customer message goes to the trainers' review inbox."""
+    body = body_of(request, ReviewFlagBody, optional=True)
+    item = await review_flows.flag(hub_of(request), conversation_id, message_id, _agent(request), body.note)
+    return json({"review_item": item.model_dump(mode="json")}, status=201)
 
 
 @bp.post("/conversations/<conversation_id:int>/transfer")

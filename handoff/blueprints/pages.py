@@ -1,4 +1,4 @@
-"""Pages and service routes: chat widget, agent console, health, OpenAPI description."""
+"""Pages and service routes: chat widget, agent console, trainers' review page, health, OpenAPI description."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ async def widget(request: Request) -> HTTPResponse:
 @bp.get("/console")
 async def console(request: Request) -> HTTPResponse:
     return await file(STATIC / "console.html", mime_type="text/html; charset=utf-8")
+
+
+@bp.get("/review")
+async def review(request: Request) -> HTTPResponse:
+    """The trainers' review inbox (docs/trainers.md)."""
+    return await file(STATIC / "review.html", mime_type="text/html; charset=utf-8")
 
 
 @bp.get("/assets/socket.io.min.js")

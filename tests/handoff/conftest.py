@@ -45,7 +45,7 @@ def customer_token(customer_id: str, secret: str = CUSTOMER_SECRET) -> str:
 
 
 DEMO_SEED = ROOT / "handoff" / "seed" / "demo.yml"
-AGENTS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben"}
+AGENTS = {"ana": "candor-demo-ana", "ben": "candor-demo-ben", "tess": "candor-demo-tess"}  # tess: a trainer
 
 
 POSTGRES_URL = os.environ.get("CANDOR_TEST_POSTGRES_URL", "")
@@ -105,6 +105,37 @@ class FakeRasa:
     delay: float = 3.0
     calls: list[tuple[str, Any]] = field(default_factory=list)
     url: str = ""
+    # What its NLU "understands" of a message text (the parse data its tracker keeps): `understood` by text, else
+    # a confident report_problem. The tracker API (GET) answers from the messages the webhook received.
+    understood: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sender → its user events
+    tracker_reads: list[str] = field(default_factory=list)
+    # Called with (sender, text) before the webhook answers: what the bot's actions do during a turn (escalate...).
+    during_turn: Callable[[str, str], None] | None = None
+
+    def parse(self, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        given = self.understood.get(text)
+        ranking = given["intent_ranking"] if given else [
+            {"name": "report_problem", "confidence": 0.95}, {"name": "ask_status", "confidence": 0.03}
+        ]  # fmt: skip
+        return {
+            "intent": ranking[0], "intent_ranking": ranking, "entities": [], "text": text, "metadata": metadata,
+            "frustration": (given or {}).get("frustration", {"score": 0.1, "level": "none"}),
+        }  # fmt: skip
+
+    def tracker(self, path: str) -> tuple[int, Any]:
+        """GET /conversations/{sender}/tracker?include_events=NONE|ALL, as Rasa answers it (the parts the hub reads)."""
+        self.tracker_reads.append(path)
+        route, _, query = path.partition("?")
+        parts = route.split("/")
+        if len(parts) != 4 or parts[1] != "conversations" or parts[3] != "tracker" or self.mode == "error":
+            return 404 if self.mode != "error" else 500, {"error": "not found"}
+        events = self.users.get(parts[2], [])
+        latest = events[-1]["parse_data"] if events else {}
+        return 200, {
+            "sender_id": parts[2], "latest_message": latest,
+            "events": None if "include_events=NONE" in query else events,
+        }  # fmt: skip
 
     def messages(self) -> list[str]:
         return [body["message"] for path, body in self.calls if path == "/webhooks/rest/webhook"]
@@ -122,6 +153,11 @@ class FakeRasa:
             return 200, []
         if path == "/webhooks/rest/webhook":
             sender = body["sender"]
+            metadata = body.get("metadata") or {}
+            parse = self.parse(body["message"], metadata)
+            if self.during_turn is not None:
+                self.during_turn(sender, body["message"])
+            self.users.setdefault(sender, []).append({"event": "user", "text": body["message"], "parse_data": parse})
             return 200, [
                 {"recipient_id": sender, "text": f"bot heard: {body['message']}"},
                 {"recipient_id": sender, "text": "Anything else?", "buttons": [{"title": "No", "payload": "/deny"}]},
@@ -136,10 +172,16 @@ def fake_rasa() -> Iterator[FakeRasa]:
     rasa = FakeRasa()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"null")
-            status, answer = rasa.answer(self.path, body)
+        def do_GET(self) -> None:
+            self.do_POST(get=True)
+
+        def do_POST(self, get: bool = False) -> None:
+            if get:
+                status, answer = rasa.tracker(self.path)
+            else:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"null")
+                status, answer = rasa.answer(self.path, body)
             data = json.dumps(answer).encode()
             try:
                 self.send_response(status)
@@ -278,7 +320,9 @@ class RunningHub:
         return await self.client.get(f"/api/chat/{sender}/messages", params=params, headers=headers, timeout=40)
 
     async def login(self, username: str = "ana") -> dict[str, str]:
-        response = await self.client.post("/api/agent/login", json={"username": username, "password": AGENTS[username]})
+        """Bearer headers of a new session: an agent's (the console's login), or a trainer's (tess)."""
+        path = "/api/trainer/login" if username == "tess" else "/api/agent/login"
+        response = await self.client.post(path, json={"username": username, "password": AGENTS[username]})
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 

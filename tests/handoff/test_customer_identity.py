@@ -34,7 +34,11 @@ async def test_a_signed_token_links_the_customer_and_stays_out_of_rasa(hub: Any,
     conversation = await hub.repository.conversation_by_sender(sender)
     assert conversation.customer_id == "C-1002"
     ((_, forwarded),) = [c for c in fake_rasa.calls if c[0] == WEBHOOK]
-    assert forwarded["metadata"] == {"page": "/billing"}  # the token is not copied into Rasa's tracker store
+    # The token is not copied into Rasa's tracker store; the hub adds its id for the message (the review inbox's).
+    assert forwarded["metadata"] == {
+        "page": "/billing",
+        "candor_message_id": forwarded["metadata"]["candor_message_id"],
+    }
 
 
 async def test_a_bare_customer_id_is_not_believed(hub: Any) -> None:

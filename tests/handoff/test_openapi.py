@@ -136,7 +136,7 @@ async def call(hub: Any, method: str, path: str, status: int = 200, **given: Any
 async def test_every_route_answers_as_described(hub: Any) -> None:
     described = await watch(hub)
     bot = hub.bot_headers
-    for path in ("/health", "/openapi.json", "/", "/console", "/assets/socket.io.min.js", "/webhooks/rest/"):
+    for path in ("/health", "/openapi.json", "/", "/console", "/review", "/assets/socket.io.min.js", "/webhooks/rest/"):
         await call(hub, "GET", path)
     # The socket.io channel over engine.io's polling transport: the handshake, then socket.io's connect packet.
     handshake = await call(hub, "GET", "/socket.io/", params={"EIO": "4", "transport": "polling"})
@@ -194,6 +194,21 @@ async def test_every_route_answers_as_described(hub: Any) -> None:
     packet = await call(hub, "GET", conversation, headers=ana)
     assert packet["escalation"] and packet["ledger"]["apologies"] and packet["ledger"]["offers"]
     await call(hub, "GET", f"{conversation}/messages", headers=ana)
+    customer_said = [m["id"] for m in packet["messages"] if m["role"] == "customer"]
+    for message_id in customer_said[:2]:
+        flag = {"note": "the bot should have answered this"}
+        await call(hub, "POST", f"{conversation}/messages/{message_id}/flag", 201, json=flag, headers=ana)
+
+    # A trainer reviews what the agent flagged: labels one item, discards the other.
+    tess = await hub.login("tess")
+    await call(hub, "GET", "/api/trainer/me", headers=tess)
+    assert "ask_status" in (await call(hub, "GET", "/api/trainer/intents", headers=tess))["intents"]
+    first, second = (await call(hub, "GET", "/api/trainer/review", headers=tess))["items"][:2]
+    await call(hub, "GET", f"/api/trainer/review/{first['id']}", headers=tess)
+    label = {"intent": "report_problem", "frustration": "low"}
+    await call(hub, "POST", f"/api/trainer/review/{first['id']}/label", json=label, headers=tess)
+    await call(hub, "POST", f"/api/trainer/review/{second['id']}/discard", headers=tess)
+    await call(hub, "POST", "/api/trainer/logout", headers=tess)
     await call(hub, "POST", f"{conversation}/transfer", json={"to_agent": "ben", "note": "billing"}, headers=ana)
     handed = await call(hub, "POST", f"{conversation}/handback", json={"note": "fixed"}, headers=ben)
     assert handed["rasa_notified"] is True

@@ -165,7 +165,7 @@ async def test_capacity_is_respected_and_a_freed_place_takes_the_next(auto_hub: 
 
 
 async def test_skills_and_teams_decide_who_and_work_is_spread_least_recently_assigned(auto_hub: Any) -> None:
-    await add_agent(auto_hub, "tess", skills=["tv"], capacity=5)
+    await add_agent(auto_hub, "tina", skills=["tv"], capacity=5)
     await add_agent(auto_hub, "bill", skills=["billing", "tv"], team="billing", capacity=5)
     billing, _ = await escalated(auto_hub, skills=["billing"])
     assert await holder(auto_hub, billing) == "bill"
@@ -174,7 +174,7 @@ async def test_skills_and_teams_decide_who_and_work_is_spread_least_recently_ass
     nobody, answer = await escalated(auto_hub, skills=["mobile"])
     assert answer["state"] == "queued" and await holder(auto_hub, nobody) is None
     spread = [await holder(auto_hub, (await escalated(auto_hub, skills=["tv"]))[0]) for _ in range(3)]
-    assert spread == ["tess", "bill", "tess"]  # tess was never assigned, then bill's turn, then tess again
+    assert spread == ["tina", "bill", "tina"]  # tina was never assigned, then bill's turn, then tina again
 
 
 async def test_in_claim_mode_nothing_is_assigned(hub: Any) -> None:

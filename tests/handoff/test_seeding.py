@@ -25,7 +25,7 @@ async def test_loading_the_seed_twice_is_idempotent(make_settings: Callable[...,
         await prepare_store(repository, settings)
         again = await repository.counts()
         assert {k: v for k, v in again.items() if k != "audit"} == {k: v for k, v in counts.items() if k != "audit"}
-        assert (counts["customers"], counts["incidents"], counts["agents"]) == (5, 2, 2)
+        assert (counts["customers"], counts["incidents"], counts["agents"]) == (5, 2, 3)
         assert await repository.incidents() == incidents  # a relative started_at stays put
         open_incidents = [i for i in incidents if i.resolved_at is None]
         assert len(open_incidents) == 1 and open_incidents[0].regions == ["Lisbon"]
@@ -85,5 +85,5 @@ def test_a_bad_team_is_refused_naming_it_and_the_problem(team: dict[str, Any], s
 def test_demo_seed_parses() -> None:
     seed = load_seed(DEMO_SEED)
     assert [c.id for c in seed.customers][:2] == ["C-1001", "C-1002"]
-    assert {a.username for a in seed.agents} == {"ana", "ben"}
+    assert {a.username for a in seed.agents} == {"ana", "ben", "tess"}
     assert [(t.name, t.timezone) for t in seed.teams] == [("support", "Europe/Lisbon"), ("billing", "Europe/Lisbon")]

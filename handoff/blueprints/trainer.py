@@ -1,0 +1,137 @@
+"""Trainer routes (/api/trainer/...): log in, read the review inbox, label or discard its items.
+
+Trainers are a role of their own: their accounts cannot use the agent console's routes, and agents cannot use
+these. Exporting the labelled items into data/ is a command on the machine that holds the bot's files
+(`python -m handoff.cli review-export`, docs/trainers.md)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+
+from handoff import nlu_export, review
+from handoff.auth import check_password_async, new_token, token_hash
+from handoff.blueprints.agent import SESSION_TTL
+from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
+from handoff.schemas import Agent, AgentLogin, ReviewLabelBody
+
+__all__ = ["bp"]
+
+PUBLIC = {"/api/trainer/login"}
+PAGE, PAGE_MAX = 50, 200
+MAX_ID = 2**31 - 1
+
+bp = Blueprint("trainer", url_prefix="/api/trainer")
+
+
+@bp.on_request
+async def require_trainer(request: Request) -> None:
+    if request.path in PUBLIC:
+        return
+    token = bearer_token(request)
+    trainer = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
+    if trainer is None:
+        raise Unauthorized("log in first: missing, expired or unknown trainer token")
+    if trainer.role != "trainer":
+        raise Forbidden("the review inbox is for trainers")
+    request.ctx.trainer = trainer
+    request.ctx.token_hash = token_hash(token) if token else ""
+    for name, value in request.match_info.items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(f"no {name.removesuffix('_id').replace('_', ' ')} {value}")
+
+
+def _actor(request: Request) -> str:
+    trainer: Agent = request.ctx.trainer
+    return f"trainer:{trainer.username}"
+
+
+@bp.post("/login")
+async def login(request: Request) -> HTTPResponse:
+    hub = hub_of(request)
+    hub.limits.login.check(client_address(request))
+    body = body_of(request, AgentLogin)
+    repo = hub.repository
+    found = await repo.agent_credentials(body.username)
+    if not await check_password_async(body.password, found[1] if found else None) or found is None:
+        await repo.audit(f"trainer:{body.username}", "login_failed")
+        raise Unauthorized("wrong username or password")
+    trainer = found[0]
+    if trainer.role != "trainer":
+        await repo.audit(f"agent:{body.username}", "login_failed", reason="not a trainer")
+        raise Forbidden("not a trainer account: agents log in to the console (/console)")
+    token = new_token()
+    await repo.start_session(trainer, token_hash(token), SESSION_TTL, online=False)  # trainers take no chats
+    return json({"token": token, "trainer": trainer.model_dump()})
+
+
+@bp.post("/logout")
+async def logout(request: Request) -> HTTPResponse:
+    await hub_of(request).repository.end_session(request.ctx.token_hash, request.ctx.trainer)
+    return json({"status": "logged out"})
+
+
+@bp.get("/me")
+async def me(request: Request) -> HTTPResponse:
+    return json({"trainer": request.ctx.trainer.model_dump()})
+
+
+@bp.get("/intents")
+async def intents(request: Request) -> HTTPResponse:
+    """What a label may name: the bot's intents and entities (its domain file), and the frustration levels."""
+    names, entities = nlu_export.domain_names(hub_of(request).settings.domain_file)
+    levels = ["none", "low", "medium", "high"]
+    return json({"intents": sorted(names), "entities": sorted(entities), "frustration_levels": levels})
+
+
+@bp.get("/review")
+async def inbox(request: Request) -> HTTPResponse:
+    """Items oldest first, after ?after=<id>, in ?state= (default open; `all` for every state)."""
+    state = request.args.get("state", "open")
+    if state not in (*review.STATES, "all"):
+        raise BadRequest(f"query parameter state must be one of {', '.join(review.STATES)} or all, got {state!r}")
+    limit = query_int(request, "limit", default=PAGE)
+    if not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"query parameter limit must be between 1 and {PAGE_MAX}")
+    items, open_count = await hub_of(request).repository.review_items(
+        None if state == "all" else state, query_int(request, "after"), limit
+    )
+    return json({"items": [i.model_dump(mode="json") for i in items], "open": open_count})
+
+
+@bp.get("/review/<item_id:int>")
+async def item(request: Request, item_id: int) -> HTTPResponse:
+    return json({"item": (await hub_of(request).repository.review_item(item_id)).model_dump(mode="json")})
+
+
+@bp.post("/review/<item_id:int>/label")
+async def label(request: Request, item_id: int) -> HTTPResponse:
+    body = body_of(request, ReviewLabelBody)
+    hub = hub_of(request)
+    check_label(body, hub.settings.domain_file)
+    labelled = await hub.repository.label_review_item(item_id, body, _actor(request))
+    return json({"item": labelled.model_dump(mode="json")})
+
+
+@bp.post("/review/<item_id:int>/discard")
+async def discard(request: Request, item_id: int) -> HTTPResponse:
+    discarded = await hub_of(request).repository.discard_review_item(item_id, _actor(request))
+    return json({"item": discarded.model_dump(mode="json")})
+
+
+def check_label(body: ReviewLabelBody, domain_file: Path) -> None:
+    """BadRequest unless the label names the domain's intents and entities, and its entities do not overlap."""
+    names, entities = nlu_export.domain_names(domain_file)
+    if body.intent not in names:
+        raise BadRequest(f"intent: {body.intent!r} is not an intent of the bot's domain ({', '.join(sorted(names))})")
+    spans = sorted(body.entities or [], key=lambda e: e.start)
+    for entity in spans:
+        if entity.entity not in entities:
+            raise BadRequest(f"entities: {entity.entity!r} is not an entity of the bot's domain")
+    for before, after in itertools.pairwise(spans):
+        if after.start < before.end:
+            raise BadRequest("entities: two entities overlap")
