@@ -1,6 +1,6 @@
 """`python -m handoff.cli`: manage the hub from a shell (docs/hub-api.md has the same operations over HTTP).
 
-- `add-agent --username U --name N [--role agent|supervisor] [--team T] [--skill S]... [--capacity C]`: add an
+- `add-agent --username U --name N [--role agent|supervisor|trainer] [--team T] [--skill S]... [--capacity C]`: add an
   agent (password from stdin or a prompt).
 - `incident-open --title T --severity S [--service X]... [--region R]... [facts]`: open an incident.
 - `incident-update ID [--status S] [--severity S] [--title T] [--service X]... [--region R]... [facts]`:
@@ -8,6 +8,8 @@
 - `incident-list`: every incident, newest first.
 - `customer-token CUSTOMER_ID [--minutes M]`: a signed customer token (metadata.customer_token), made with
   CANDOR_CUSTOMER_TOKEN_SECRET; for trying the chat as a customer (a real site mints its own).
+- `review-list`, `review-show ID`, `review-label ID`, `review-discard ID`, `review-export`: the trainers' review inbox
+  and its export into data/nlu/reviewed.yml (handoff/review_cli.py, docs/trainers.md).
 - `db-upgrade`: migrate the database (CANDOR_DATABASE_URL) to the newest schema revision; print it. Needs
   no other setting (the hub also migrates at every start; handoff/README.md, "Schema and migrations").
 """
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from handoff import customer_tokens, migrations, models
+from handoff import customer_tokens, migrations, models, review_cli
 from handoff.auth import hash_password
 from handoff.errors import HubError
 from handoff.repository import Repository, create_engine
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     add = commands.add_parser("add-agent", help="add an agent who can log in to the console")
     add.add_argument("--username", required=True)
     add.add_argument("--name", required=True, help="display name shown to customers")
-    add.add_argument("--role", default="agent", choices=["agent", "supervisor"])
+    add.add_argument("--role", default="agent", choices=["agent", "supervisor", "trainer"])
     add.add_argument("--team", help="the team they work in (lowercase, e.g. billing)")
     add.add_argument("--skill", action="append", help="a skill routing matches (repeat for several)")
     add.add_argument("--capacity", type=int, default=DEFAULT_CAPACITY, help="conversations at once (default 3)")
@@ -173,9 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     token = commands.add_parser("customer-token", help="a signed token that makes a chat this customer's")
     token.add_argument("customer_id")
     token.add_argument("--minutes", type=int, default=60, help="how long it is valid (default 60, at most 1440)")
+    review_cli.add_commands(commands)
     args = parser.parse_args(argv)
     try:
-        if args.command == "db-upgrade":
+        if args.command in review_cli.COMMANDS:
+            print(asyncio.run(review_cli.run(args, Settings.from_env())))
+        elif args.command == "db-upgrade":
             print(asyncio.run(db_upgrade(migrations.database_url(os.environ))))
         elif args.command == "customer-token":
             print(customer_token(args.customer_id, args.minutes))

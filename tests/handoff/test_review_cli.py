@@ -1,0 +1,163 @@
+"""`python -m handoff.cli review-...`: a trainer labels from the shell and exports into a copy of the bot's project,
+which the real `rasa data validate` (the bot environment's) checks; a failed validation leaves everything as it
+was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from handoff.settings import ROOT
+from tests.handoff.conftest import SERVICE_TOKEN
+from tests.handoff.test_review import UNSURE, inbox, settled
+
+
+def cli(hub: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CANDOR_SERVICE_TOKEN": SERVICE_TOKEN,
+        "CANDOR_DATABASE_URL": hub.settings.database_url,
+        "CANDOR_SEED_FILE": "",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "handoff.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def project(tmp_path: Path) -> Path:
+    """A copy of the bot's project: what an export writes into and validation reads."""
+    copy = tmp_path / "bot"
+    copy.mkdir()
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "data", copy / "data")
+    return copy
+
+
+async def items_for(hub: Any, fake_rasa: Any, texts: list[str]) -> list[dict[str, Any]]:
+    tess = await hub.login("tess")
+    sender = str(uuid.uuid4())
+    for text in texts:
+        fake_rasa.understood[text] = UNSURE
+        await hub.say(sender, text)
+    await settled(hub)
+    return sorted(await inbox(hub, tess, wanted=len(texts)), key=lambda i: i["message_id"])
+
+
+async def test_a_trainer_labels_and_exports_from_the_shell_into_validated_data(
+    hub: Any, fake_rasa: Any, tmp_path: Path
+) -> None:
+    new, taken, dropped = await items_for(
+        hub, fake_rasa, ["any news about order 99812?", "talk to me like a person", "qwerty"]
+    )
+    listed = cli(hub, "review-list")
+    assert listed.returncode == 0, listed.stderr
+    assert f"#{new['id']} [open] low_confidence,ambiguous  bot: ask_status 0.41" in listed.stdout
+    shown = cli(hub, "review-show", str(new["id"]))
+    assert "ranking: ask_status 0.41, report_problem 0.36" in shown.stdout
+    assert "entity order_id: 'ORD-00000'" in shown.stdout
+
+    labelled = cli(
+        hub, "review-label", str(new["id"]), "--intent", "ask_status", "--frustration", "low", "--trainer", "tess"
+    )
+    assert labelled.returncode == 0, labelled.stderr
+    # The same text as an example of request_human, labelled otherwise: a conflict the export will not write.
+    cli(
+        hub,
+        "review-label",
+        str(taken["id"]),
+        "--intent",
+        "stop_apologizing",
+        "--frustration",
+        "medium",
+        "--trainer",
+        "tess",
+    )
+    assert cli(hub, "review-discard", str(dropped["id"]), "--trainer", "tess").returncode == 0
+
+    bot = project(tmp_path)
+    exported = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert "1 new example(s) in data/nlu/reviewed.yml" in exported.stdout
+    assert f"conflict #{taken['id']}: already an example of request_human in data/" in exported.stdout
+    assert "validated: rasa data validate passed" in exported.stdout
+    reviewed = yaml.safe_load((bot / "data" / "nlu" / "reviewed.yml").read_text())
+    assert reviewed["nlu"] == [
+        {
+            "intent": "ask_status",
+            "metadata": {"frustration": "low"},
+            "examples": "- any news about order [ORD-00000](order_id)?\n",
+        }
+    ]
+    states = {
+        line.split()[0]: line.split()[1] for line in cli(hub, "review-list", "--state", "all").stdout.splitlines()[:-1]
+    }
+    assert states == {
+        f"#{new['id']}": "[exported]",
+        f"#{taken['id']}": "[conflict]",
+        f"#{dropped['id']}": "[discarded]",
+    }
+    again = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
+    assert again.stdout.strip() == "nothing to export: no labelled items"
+
+    # A conflict relabelled to the intent the data has is exported as already there: no duplicate is written.
+    cli(
+        hub,
+        "review-label",
+        str(taken["id"]),
+        "--intent",
+        "request_human",
+        "--frustration",
+        "medium",
+        "--trainer",
+        "tess",
+    )
+    third = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--no-validate")
+    assert "exported 1 item(s): 0 new example(s)" in third.stdout and "1 already there" in third.stdout
+    assert yaml.safe_load((bot / "data" / "nlu" / "reviewed.yml").read_text()) == reviewed
+
+
+async def test_a_failed_validation_leaves_the_data_and_the_items_as_they_were(
+    hub: Any, fake_rasa: Any, tmp_path: Path
+) -> None:
+    [item] = await items_for(hub, fake_rasa, ["where's my engineer"])
+    cli(hub, "review-label", str(item["id"]), "--intent", "ask_status", "--frustration", "none", "--trainer", "tess")
+    bot = project(tmp_path)
+    failed = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--validate-command", "false")
+    assert failed.returncode == 1
+    assert "validation failed, nothing exported (reviewed.yml is as it was)" in failed.stderr
+    assert not (bot / "data" / "nlu" / "reviewed.yml").exists()
+    assert f"#{item['id']} [labelled]" in cli(hub, "review-list", "--state", "labelled").stdout
+
+
+async def test_the_shell_refuses_what_the_page_refuses(hub: Any, fake_rasa: Any) -> None:
+    [item] = await items_for(hub, fake_rasa, ["hmm ok"])
+    not_trainer = cli(hub, "review-discard", str(item["id"]), "--trainer", "ana")
+    assert not_trainer.returncode == 1 and "'ana' is not a trainer account" in not_trainer.stderr
+    unknown = cli(
+        hub, "review-label", str(item["id"]), "--intent", "order_pizza", "--frustration", "none", "--trainer", "tess"
+    )
+    assert unknown.returncode == 1 and "'order_pizza' is not an intent of the bot's domain" in unknown.stderr
+    bad_entity = cli(
+        hub,
+        "review-label",
+        str(item["id"]),
+        "--intent",
+        "greet",
+        "--frustration",
+        "none",
+        "--entity",
+        "3-5",
+        "--trainer",
+        "tess",
+    )
+    assert bad_entity.returncode == 1 and "--entity must be START:END:NAME" in bad_entity.stderr
+    missing = cli(hub, "review-show", "424242")
+    assert missing.returncode == 1 and "no review item 424242" in missing.stderr
