@@ -8,10 +8,26 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sanic import Request
 
-from handoff.errors import BadRequest
+from handoff.auth import check_password_async, token_hash
+from handoff.errors import BadRequest, NotFound, Unauthorized
 from handoff.flows import Hub
+from handoff.schemas import Agent, AgentLogin
 
-__all__ = ["MAX_WAIT", "bearer_token", "body_of", "client_address", "describe", "hub_of", "query_int", "query_wait"]
+__all__ = [
+    "MAX_ID",
+    "MAX_WAIT",
+    "bearer_token",
+    "body_of",
+    "client_address",
+    "describe",
+    "hub_of",
+    "logged_in",
+    "query_int",
+    "query_wait",
+    "signed_in",
+]
+
+MAX_ID = 2**31 - 1  # PostgreSQL's ids end here: a larger one in a path names nothing
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -85,3 +101,31 @@ def query_wait(request: Request) -> float:
     if value > MAX_WAIT:
         raise BadRequest(f"query parameter wait must be at most {MAX_WAIT} (seconds), got {value}")
     return float(value)
+
+
+async def signed_in(request: Request, who: str) -> Agent:
+    """The staff account (agent, supervisor or trainer) whose session the request's bearer token is, with the token's
+    hash on request.ctx.token_hash; Unauthorized without a live session. Path ids past MAX_ID are NotFound. `who`
+    names the kind of token in the message ("agent", "trainer")."""
+    token = bearer_token(request)
+    account = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
+    if account is None or token is None:
+        raise Unauthorized(f"log in first: missing, expired or unknown {who} token")
+    request.ctx.token_hash = token_hash(token)
+    for name, value in request.match_info.items():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound(f"no {name.removesuffix('_id').replace('_', '-')} {value}")
+    return account
+
+
+async def logged_in(request: Request, who: str) -> Agent:
+    """The account a login request's username and password name (rate-limited per address: bcrypt makes each guess
+    slow, this makes guesses few); a wrong pair is audited as `<who>:<username>` and answers Unauthorized."""
+    hub = hub_of(request)
+    hub.limits.login.check(client_address(request))
+    body = body_of(request, AgentLogin)
+    found = await hub.repository.agent_credentials(body.username)
+    if not await check_password_async(body.password, found[1] if found else None) or found is None:
+        await hub.repository.audit(f"{who}:{body.username}", "login_failed")
+        raise Unauthorized("wrong username or password")
+    return found[0]

@@ -11,6 +11,7 @@ and the export's rules (docs/trainers.md, "Export").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ __all__ = [
 REVIEWED_FILE = Path("data") / "nlu" / "reviewed.yml"
 HEADER = """\
 # Reviewed customer messages, redacted: written by `python -m handoff.cli review-export` from the trainers'
-# review inbox (docs/trainers.md). Each export adds to what is here; edit by hand if you must, it is kept.
+# review inbox (docs/trainers.md). Each export rewrites this file from the examples it holds plus the new ones
+# (intent, frustration level, text): an example edited or removed here stays so, but comments are not kept.
 """
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 _SPACES = re.compile(r"\s+")
@@ -67,7 +69,13 @@ def normalised(text: str) -> str:
 
 
 def domain_names(domain_file: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """The intents and entities the bot's domain declares (what a label may name)."""
+    """The intents and entities the bot's domain declares (what a label may name); read again when the file
+    changes."""
+    return _domain_names(domain_file, domain_file.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _domain_names(domain_file: Path, _modified: int) -> tuple[frozenset[str], frozenset[str]]:
     domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
     return _names(domain.get("intents")), _names(domain.get("entities"))
 

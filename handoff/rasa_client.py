@@ -21,39 +21,31 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _post(self, path: str, body: Any) -> Any:
+    async def _request(self, method: str, path: str, **given: Any) -> Any:
+        """The JSON Rasa answers; RasaUnavailable when it does not answer in time, fails or answers no JSON."""
         try:
-            response = await self._client.post(path, json=body)
+            response = await self._client.request(method, path, **given)
         except httpx.TimeoutException:
-            raise RasaUnavailable(f"Rasa did not answer POST {path} in time") from None
+            raise RasaUnavailable(f"Rasa did not answer {method} {path} in time") from None
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa unreachable for POST {path}: {error!r}") from None
+            raise RasaUnavailable(f"Rasa unreachable for {method} {path}: {error!r}") from None
         if response.status_code >= 300:
-            raise RasaUnavailable(f"Rasa answered {response.status_code} to POST {path}: {response.text[:200]}")
+            raise RasaUnavailable(f"Rasa answered {response.status_code} to {method} {path}: {response.text[:200]}")
         try:
             return response.json()
         except ValueError:
-            raise RasaUnavailable(f"Rasa answered POST {path} with something that is not JSON") from None
+            raise RasaUnavailable(f"Rasa answered {method} {path} with something that is not JSON") from None
 
-    async def _get(self, path: str, params: dict[str, str]) -> Any:
-        try:
-            response = await self._client.get(path, params=params)
-        except httpx.TimeoutException:
-            raise RasaUnavailable(f"Rasa did not answer GET {path} in time") from None
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa unreachable for GET {path}: {error!r}") from None
-        if response.status_code >= 300:
-            raise RasaUnavailable(f"Rasa answered {response.status_code} to GET {path}: {response.text[:200]}")
-        try:
-            return response.json()
-        except ValueError:
-            raise RasaUnavailable(f"Rasa answered GET {path} with something that is not JSON") from None
+    async def _post(self, path: str, body: Any) -> Any:
+        return await self._request("POST", path, json=body)
 
     async def parses(self, sender: str, *, latest_only: bool) -> list[dict[str, Any]]:
         """What the NLU made of the sender's messages (parse data, with each message's metadata), newest first:
         the latest message's only (the tracker without its events: cheap), or every one the tracker holds."""
-        tracker = await self._get(
-            f"/conversations/{quote(sender, safe='')}/tracker", {"include_events": "NONE" if latest_only else "ALL"}
+        tracker = await self._request(
+            "GET",
+            f"/conversations/{quote(sender, safe='')}/tracker",
+            params={"include_events": "NONE" if latest_only else "ALL"},
         )
         if not isinstance(tracker, dict):
             raise RasaUnavailable("Rasa's tracker API answered something other than a tracker")

@@ -137,6 +137,7 @@ _GROUP = re.compile(r"\d+")
 _RUN_DIGITS = 9  # a run of this many digits that nothing explains is an account number
 _LEFTOVER_DIGITS = 6  # ... and so is what remains of it beside a card or phone, if this long
 _LINE_BREAK = re.compile(r"[ \t]*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+[ \t]*")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _MARK_BEFORE_ANNOTATION_SYNTAX = re.compile(r"(\[(?:email|phone|card|account)\])(?=[(\[{])")
 
 
@@ -168,13 +169,16 @@ def to_rasa_example(redacted: Redacted) -> str:
     """The redacted text as one line of Rasa NLU training data, order ids annotated: `[ORD-00000](order_id)`.
 
     Customer-typed square brackets become parentheses, so nothing the customer wrote reads as an annotation; a
-    mark followed by `(`, `[` or `{` gets a space after it, for the same reason; line breaks become one space.
+    mark followed by `(`, `[` or `{` gets a space after it, for the same reason; line breaks and tabs become one
+    space, and other control characters (which YAML cannot hold) are dropped. An entity's value gets the same
+    treatment, marks in it included.
     """
     parts: list[str] = []
     position = 0
     for start, end, entity in redacted.entities:
         parts.append(_plain(redacted.text[position:start]))
-        parts.append(f"[{redacted.text[start:end]}]({entity})")
+        value = _printable(_debracket(redacted.text[start:end])).strip()
+        parts.append(f"[{value}]({entity})" if value else "")
         position = end
     parts.append(_plain(redacted.text[position:]))
     return _MARK_BEFORE_ANNOTATION_SYNTAX.sub(r"\1 ", "".join(parts))
@@ -188,7 +192,12 @@ def _plain(text: str) -> str:
         pieces.append(mark.group())
         position = mark.end()
     pieces.append(_debracket(text[position:]))
-    return _LINE_BREAK.sub(" ", "".join(pieces))
+    return _printable("".join(pieces))
+
+
+def _printable(text: str) -> str:
+    """Line breaks and tabs as one space; other control characters, lone surrogates and non-characters dropped."""
+    return _UNPRINTABLE.sub("", _LINE_BREAK.sub(" ", text.replace("\t", " ")))
 
 
 def _debracket(text: str) -> str:

@@ -636,6 +636,11 @@ def _stored_by(messages: Sequence[Message]) -> set[int]:
     return {m.conversation_id for m in messages}
 
 
+def _kind(agent: Agent) -> str:
+    """How the audit trail names a staff account: trainer, or agent (supervisors too)."""
+    return "trainer" if agent.role == "trainer" else "agent"
+
+
 class Repository(SupervisionStore, ReviewStore):
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
@@ -1241,8 +1246,7 @@ class Repository(SupervisionStore, ReviewStore):
                     token_hash=token_hash, agent_id=agent.id, created_at=now, last_seen_at=now, expires_at=now + ttl
                 )
             )
-            kind = "trainer" if agent.role == "trainer" else "agent"
-            self._audit(session, f"{kind}:{agent.username}", "login", None)
+            self._audit(session, f"{_kind(agent)}:{agent.username}", "login", None)
             if online:
                 await self._set_presence(session, agent, "online")  # opening the console is being there
 
@@ -1253,7 +1257,7 @@ class Repository(SupervisionStore, ReviewStore):
                 .where(models.AgentSession.token_hash == token_hash)
                 .values(ended_at=models.utcnow())
             )
-            self._audit(session, f"agent:{agent.username}", "logout", None)
+            self._audit(session, f"{_kind(agent)}:{agent.username}", "logout", None)
             if not await self._live_sessions(session, {agent.id}):  # their last console closed
                 await self._set_presence(session, agent, "offline")
 

@@ -8,6 +8,7 @@ back as it was and no item changes, so an export is all or nothing."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shlex
 import subprocess
@@ -25,6 +26,7 @@ from handoff.settings import ROOT, Settings
 __all__ = ["add_commands", "run"]
 
 COMMANDS = ("review-list", "review-show", "review-label", "review-discard", "review-export")
+PAGE = 200  # items read at a time (the store's most)
 VALIDATE_TIMEOUT = 600  # seconds; rasa data validate takes about 20 on these machines
 Result = TypeVar("Result")
 
@@ -133,12 +135,24 @@ def shown(item: ReviewItem) -> str:
 
 
 async def export(repository: Repository, project: Path, validation: list[str] | None, actor: str) -> str:
-    """Write the labelled items into the project's reviewed file, validate, then mark them (docs/trainers.md)."""
+    """Write the labelled items into the project's reviewed file, validate, then mark them (docs/trainers.md).
+    One export at a time per project (a lock on var/review-export.lock; another waiting would work on stale data)."""
+    lock_path = project / "var" / "review-export.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another export into {project} is running; try again when it has finished") from None
+        return await _export(repository, project, validation, actor)
+
+
+async def _export(repository: Repository, project: Path, validation: list[str] | None, actor: str) -> str:
     labelled: list[ReviewItem] = []
     while True:
-        page, _ = await repository.review_items("labelled", labelled[-1].id if labelled else 0, 200)
+        page, _ = await repository.review_items("labelled", labelled[-1].id if labelled else 0, PAGE)
         labelled += page
-        if len(page) < 200:
+        if len(page) < PAGE:
             break
     if not labelled:
         return "nothing to export: no labelled items"
@@ -153,7 +167,7 @@ async def export(repository: Repository, project: Path, validation: list[str] | 
         written.replace(out)
         if validation is not None:
             _validate(validation, project, out, before)
-    await repository.finish_export(plan.exported, plan.conflicts, actor)
+    await repository.finish_export(plan.exported, plan.conflicts, labelled, actor)
     report = [
         f"exported {len(plan.exported)} item(s): {len(plan.write)} new example(s) in {out.relative_to(project)}, "
         f"{len(plan.exported) - len(plan.write)} already there"

@@ -143,7 +143,8 @@ class ReviewStore:
         """The trainer's intent, frustration level and entities (checked against the redacted text)."""
         async with self._transaction() as session:
             row = await _decidable(session, item_id)
-            entities = body.entities if body.entities is not None else [ReviewEntity(**e) for e in row.entities]
+            kept = row.label_entities if row.label_entities is not None else row.entities  # a relabel keeps them
+            entities = body.entities if body.entities is not None else [ReviewEntity(**e) for e in kept]
             for entity in entities:
                 if entity.end > len(row.text):
                     raise BadRequest(f"entities: {entity.entity} ends at {entity.end}, after the text's end")
@@ -166,21 +167,32 @@ class ReviewStore:
             await session.flush()
             return _item(row)
 
-    async def finish_export(self: _Store, exported: Sequence[int], conflicts: dict[int, str], actor: str) -> None:
+    async def finish_export(
+        self: _Store, exported: Sequence[int], conflicts: dict[int, str], items: Sequence[ReviewItem], actor: str
+    ) -> None:
         """After an export wrote its file: its items `exported`, and the ones it did not write `conflict` with why.
-        Only labelled items move (one a trainer changed meanwhile stays as the trainer left it)."""
+        Only an item still as the export read it moves (labelled, decided at the same moment): one a trainer changed
+        meanwhile stays as the trainer left it, and the next export compares it with the file again."""
         now = models.utcnow()
+        read = {item.id: item.decided_at for item in items}
         async with self._transaction() as session:
             ids = [*exported, *conflicts]
-            rows = await session.scalars(select(models.ReviewItem).where(models.ReviewItem.id.in_(ids)))
+            rows = await session.scalars(
+                select(models.ReviewItem).where(models.ReviewItem.id.in_(ids)).with_for_update()
+            )
+            moved: list[int] = []
             for row in rows:
-                if row.state != "labelled":
+                if row.state != "labelled" or row.decided_at != read.get(row.id):
                     continue
+                moved.append(row.id)
                 if row.id in conflicts:
                     row.state, row.conflict = "conflict", conflicts[row.id]
                 else:
                     row.state, row.exported_at = "exported", now
-            self._audit(session, actor, "review_exported", None, exported=list(exported), conflicts=list(conflicts))
+            self._audit(
+                session, actor, "review_exported", None, exported=sorted(set(moved) - set(conflicts)),
+                conflicts=sorted(set(moved) & set(conflicts)),
+            )  # fmt: skip
 
 
 async def _decidable(session: AsyncSession, item_id: int) -> models.ReviewItem:
@@ -201,13 +213,17 @@ async def _add(
     actor: str,
 ) -> ReviewItem:
     async with store._transaction() as session:
-        row = await session.scalar(select(models.ReviewItem).where(models.ReviewItem.message_id == message_id))
+        row = await session.scalar(
+            select(models.ReviewItem).where(models.ReviewItem.message_id == message_id).with_for_update()
+        )
         if row is None:
             message = await session.get(models.Message, message_id)
             if message is None:
                 raise NotFound(f"no message {message_id}")
             if message.role != "customer":
                 raise BadRequest(f"message {message_id} is not a customer's: only customer messages are reviewed")
+            if review.is_payload(message.text):
+                raise BadRequest(f"message {message_id} is a button's payload, not words the customer typed")
             before = await session.execute(
                 select(models.Message.id, models.Message.role, models.Message.text)
                 .where(models.Message.conversation_id == message.conversation_id, models.Message.id < message_id)
@@ -242,7 +258,8 @@ async def _add(
                 _predicted(row, prediction)
             if note:
                 row.note = redact(note).text
-            if "agent_flagged" in reasons and row.state == "discarded":
-                row.state = "open"
+            if "agent_flagged" in reasons and row.state == "discarded":  # an agent's flag asks for another look
+                row.state, row.decided_by, row.decided_at = "open", None, None
+                row.label_intent = row.label_frustration = row.label_entities = None
         await session.flush()
         return _item(row)

@@ -9,12 +9,11 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff import compensations, flows, models, review_flows, supervision
-from handoff.auth import check_password_async, new_token, token_hash
-from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from handoff.http import bearer_token, body_of, client_address, hub_of, query_int, query_wait
+from handoff.auth import new_token, token_hash
+from handoff.errors import BadRequest, Forbidden, NotFound
+from handoff.http import body_of, hub_of, logged_in, query_int, query_wait, signed_in
 from handoff.schemas import (
     Agent,
-    AgentLogin,
     AgentMessageBody,
     CompensationOverrideBody,
     FollowUpDoneBody,
@@ -31,7 +30,6 @@ __all__ = ["SESSION_TTL", "bp"]
 
 SESSION_TTL = timedelta(hours=12)
 AUDIT_PAGE, AUDIT_PAGE_MAX = 100, 500
-MAX_ID = 2**31 - 1
 PUBLIC = {"/api/agent/login"}
 
 bp = Blueprint("agent", url_prefix="/api/agent")
@@ -41,17 +39,10 @@ bp = Blueprint("agent", url_prefix="/api/agent")
 async def require_agent(request: Request) -> None:
     if request.path in PUBLIC:
         return
-    token = bearer_token(request)
-    agent = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
-    if agent is None:
-        raise Unauthorized("log in first: missing, expired or unknown agent token")
+    agent = await signed_in(request, "agent")
     if agent.role == "trainer":
         raise Forbidden("a trainer's token: the agent console is for agents (trainers use /api/trainer)")
     request.ctx.agent = agent
-    request.ctx.token_hash = token_hash(token) if token else ""
-    for name, value in request.match_info.items():  # PostgreSQL's ids end at 2^31 - 1: a larger one names nothing
-        if isinstance(value, int) and value > MAX_ID:
-            raise NotFound(f"no {name.removesuffix('_id').replace('_', '-')} {value}")
 
 
 def _agent(request: Request) -> Agent:
@@ -61,20 +52,13 @@ def _agent(request: Request) -> Agent:
 
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
+    agent = await logged_in(request, "agent")
     hub = hub_of(request)
-    hub.limits.login.check(client_address(request))  # bcrypt makes each guess slow; this makes guesses few
-    body = body_of(request, AgentLogin)
-    repo = hub.repository
-    found = await repo.agent_credentials(body.username)
-    if not await check_password_async(body.password, found[1] if found else None) or found is None:
-        await repo.audit(f"agent:{body.username}", "login_failed")
-        raise Unauthorized("wrong username or password")
-    agent = found[0]
     if agent.role == "trainer":
-        await repo.audit(f"agent:{body.username}", "login_failed", reason="trainer")
+        await hub.repository.audit(f"agent:{agent.username}", "login_failed", reason="trainer")
         raise Forbidden("a trainer account: log in at /api/trainer/login (the review page, /review)")
     token = new_token()
-    await repo.start_session(agent, token_hash(token), SESSION_TTL)  # and presence online
+    await hub.repository.start_session(agent, token_hash(token), SESSION_TTL)  # and presence online
     await flows.route(hub)
     return json({"token": token, "agent": agent.model_dump()})
 

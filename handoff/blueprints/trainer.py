@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import get_args
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff import nlu_export, review
-from handoff.auth import check_password_async, new_token, token_hash
+from handoff.auth import new_token, token_hash
 from handoff.blueprints.agent import SESSION_TTL
-from handoff.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from handoff.http import bearer_token, body_of, client_address, hub_of, query_int
-from handoff.schemas import Agent, AgentLogin, ReviewLabelBody
+from handoff.errors import BadRequest, Forbidden
+from handoff.http import body_of, hub_of, logged_in, query_int, signed_in
+from handoff.review_store import PAGE_MAX
+from handoff.schemas import Agent, FrustrationLevel, ReviewLabelBody
 
 __all__ = ["bp"]
 
 PUBLIC = {"/api/trainer/login"}
-PAGE, PAGE_MAX = 50, 200
-MAX_ID = 2**31 - 1
+PAGE = 50
 
 bp = Blueprint("trainer", url_prefix="/api/trainer")
 
@@ -32,17 +33,10 @@ bp = Blueprint("trainer", url_prefix="/api/trainer")
 async def require_trainer(request: Request) -> None:
     if request.path in PUBLIC:
         return
-    token = bearer_token(request)
-    trainer = await hub_of(request).repository.agent_for_token(token_hash(token)) if token else None
-    if trainer is None:
-        raise Unauthorized("log in first: missing, expired or unknown trainer token")
+    trainer = await signed_in(request, "trainer")
     if trainer.role != "trainer":
         raise Forbidden("the review inbox is for trainers")
     request.ctx.trainer = trainer
-    request.ctx.token_hash = token_hash(token) if token else ""
-    for name, value in request.match_info.items():
-        if isinstance(value, int) and value > MAX_ID:
-            raise NotFound(f"no {name.removesuffix('_id').replace('_', ' ')} {value}")
 
 
 def _actor(request: Request) -> str:
@@ -52,17 +46,10 @@ def _actor(request: Request) -> str:
 
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
-    hub = hub_of(request)
-    hub.limits.login.check(client_address(request))
-    body = body_of(request, AgentLogin)
-    repo = hub.repository
-    found = await repo.agent_credentials(body.username)
-    if not await check_password_async(body.password, found[1] if found else None) or found is None:
-        await repo.audit(f"trainer:{body.username}", "login_failed")
-        raise Unauthorized("wrong username or password")
-    trainer = found[0]
+    trainer = await logged_in(request, "trainer")
+    repo = hub_of(request).repository
     if trainer.role != "trainer":
-        await repo.audit(f"agent:{body.username}", "login_failed", reason="not a trainer")
+        await repo.audit(f"agent:{trainer.username}", "login_failed", reason="not a trainer")
         raise Forbidden("not a trainer account: agents log in to the console (/console)")
     token = new_token()
     await repo.start_session(trainer, token_hash(token), SESSION_TTL, online=False)  # trainers take no chats
@@ -84,7 +71,7 @@ async def me(request: Request) -> HTTPResponse:
 async def intents(request: Request) -> HTTPResponse:
     """What a label may name: the bot's intents and entities (its domain file), and the frustration levels."""
     names, entities = nlu_export.domain_names(hub_of(request).settings.domain_file)
-    levels = ["none", "low", "medium", "high"]
+    levels = list(get_args(FrustrationLevel))
     return json({"intents": sorted(names), "entities": sorted(entities), "frustration_levels": levels})
 
 

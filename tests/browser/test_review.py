@@ -16,7 +16,7 @@ from tests.browser.conftest import PASSWORDS, Console, Hub, eventually, new_page
 from tests.browser.test_console import claim
 
 TRAINER = ("tess", "candor-demo-tess")  # handoff/seed/demo.yml
-UNSURE = "is ORD-5512 sorted? call me on 07700 900123"
+UNSURE = "😡 is ORD-5512 sorted? call me on 07700 900123"  # an emoji: one character to the hub, two to JavaScript
 MARKUP = '<img src=x onerror="document.title=1"> where is it'
 
 
@@ -105,8 +105,8 @@ def test_a_trainer_labels_one_message_and_discards_another(bot_hub: Hub, page: t
     log_in(tab, hub, *TRAINER)
     listed = tab.locator("#items .item")
     expect(listed).to_have_count(2)
-    expect(listed.first).to_contain_text("is ORD-00000 sorted? call me on [phone]")  # redacted
-    expect(tab.locator("#message")).to_have_text("is ORD-00000 sorted? call me on [phone]")
+    expect(listed.first).to_contain_text("😡 is ORD-00000 sorted? call me on [phone]")  # redacted
+    expect(tab.locator("#message")).to_have_text("😡 is ORD-00000 sorted? call me on [phone]")
     expect(tab.locator("#context")).to_contain_text("my internet is down")
     expect(tab.locator("#facts")).to_contain_text("low confidence, two close intents")
     expect(tab.locator("#facts")).to_contain_text("ask_status 38%, ask_compensation 33%")
@@ -118,7 +118,7 @@ def test_a_trainer_labels_one_message_and_discards_another(bot_hub: Hub, page: t
     expect(tab.locator("#entities")).to_contain_text("none marked")
     tab.evaluate(
         """() => { const text = document.getElementById("message").firstChild, range = document.createRange();
-                   range.setStart(text, 2); range.setEnd(text, 12);  // " ORD-00000": the space is trimmed
+                   range.setStart(text, 5); range.setEnd(text, 15);  // " ORD-00000" (UTF-16): the space is trimmed
                    const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range); }"""
     )
     tab.get_by_role("button", name="Mark selection").click()
@@ -129,7 +129,7 @@ def test_a_trainer_labels_one_message_and_discards_another(bot_hub: Hub, page: t
     expect(tab.locator("#notice")).to_contain_text("Labelled ask_status")
     [labelled] = items(hub, token, "labelled")
     assert (labelled["label_intent"], labelled["label_frustration"]) == ("ask_status", "low")
-    assert labelled["entities"] == [{"start": 3, "end": 12, "entity": "order_id"}]
+    assert labelled["entities"] == [{"start": 5, "end": 14, "entity": "order_id"}]  # as the hub counts
 
     # The next item is on screen: markup shows as the text it is.
     expect(tab.locator("#message")).to_have_text(MARKUP)

@@ -110,6 +110,7 @@ class FakeRasa:
     understood: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sender → its user events
     tracker_reads: list[str] = field(default_factory=list)
+    behind: int = 0  # the tracker's latest_message is this many messages old (another turn is being logged)
     # Called with (sender, text) before the webhook answers: what the bot's actions do during a turn (escalate...).
     during_turn: Callable[[str, str], None] | None = None
 
@@ -131,7 +132,7 @@ class FakeRasa:
         if len(parts) != 4 or parts[1] != "conversations" or parts[3] != "tracker" or self.mode == "error":
             return 404 if self.mode != "error" else 500, {"error": "not found"}
         events = self.users.get(parts[2], [])
-        latest = events[-1]["parse_data"] if events else {}
+        latest = events[-1 - self.behind]["parse_data"] if len(events) > self.behind else {}
         return 200, {
             "sender_id": parts[2], "latest_message": latest,
             "events": None if "include_events=NONE" in query else events,

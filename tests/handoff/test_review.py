@@ -8,8 +8,10 @@ import asyncio
 import json
 import urllib.request
 import uuid
-from typing import Any
+from typing import Any, get_args
 
+from handoff import review
+from handoff.schemas import ReviewReason, ReviewState
 from tests.handoff.conftest import SERVICE_TOKEN
 
 UNSURE = {
@@ -105,18 +107,43 @@ async def test_the_messages_that_led_up_to_an_escalation_enter_the_inbox(hub: An
             urllib.request.urlopen(request, timeout=5).read()
 
     fake_rasa.during_turn = escalate_on_request
-    said = ["hello", "my tv is broken", "it says no signal", "still nothing", "just get me a person"]
-    for text in said:
+    said = {
+        "hello": "greet",
+        "my tv is broken": "report_problem",
+        "it says no signal": "ask_status",
+        "still nothing": "express_frustration",
+        "just get me a person": "request_human",
+    }
+    for text, intent in said.items():
+        fake_rasa.understood[text] = {"intent_ranking": [{"name": intent, "confidence": 0.93}]}
         await hub.say(sender, text)
     await settled(hub)
 
     items = sorted(await inbox(hub, tess, wanted=3), key=lambda i: i["message_id"])
-    assert [(i["text"], i["reasons"]) for i in items] == [(text, ["escalated"]) for text in said[-3:]]
-    assert all(i["intent"] == "report_problem" for i in items)  # with what the bot understood of each
+    lead_up = list(said.items())[-3:]
+    # Each with what the bot understood of it (read from the tracker's events, matched by the hub's message id).
+    assert [(i["text"], i["reasons"], i["intent"]) for i in items] == [(t, ["escalated"], n) for t, n in lead_up]
 
 
-async def test_an_agent_flags_what_the_bot_should_have_handled(hub: Any) -> None:
+async def test_a_turn_whose_tracker_moved_on_is_found_among_its_events(hub: Any, fake_rasa: Any) -> None:
+    """The tracker's latest message is already another one (the customer wrote again): the hub reads the events."""
+    tess = await hub.login("tess")
+    sender = str(uuid.uuid4())
+    fake_rasa.understood["is it the router or the line"] = UNSURE
+    fake_rasa.understood["ok thanks"] = {"intent_ranking": [{"name": "thank", "confidence": 0.99}]}
+    await hub.say(sender, "ok thanks")
+    fake_rasa.behind = 1
+    await hub.say(sender, "is it the router or the line")
+    await settled(hub)
+    [item] = await inbox(hub, tess)
+    assert (item["text"], item["intent"], item["confidence"]) == ("is it the router or the line", "ask_status", 0.41)
+    assert any("include_events=ALL" in read for read in fake_rasa.tracker_reads)
+
+
+async def test_an_agent_flags_what_the_bot_should_have_handled(hub: Any, fake_rasa: Any) -> None:
     tess, ana = await hub.login("tess"), await hub.login("ana")
+    confident = {"intent_ranking": [{"name": "out_of_scope", "confidence": 0.97}]}  # sure, and wrong
+    fake_rasa.understood["can you move my appointment to friday"] = confident
     _, conversation_id = await hub.queued_conversation("can you move my appointment to friday")
     await settled(hub)
     messages = (await hub.client.get(f"/api/agent/conversations/{conversation_id}/messages", headers=ana)).json()
@@ -129,7 +156,7 @@ async def test_an_agent_flags_what_the_bot_should_have_handled(hub: Any) -> None
     assert response.status_code == 201, response.text
     item = response.json()["review_item"]
     assert item["reasons"] == ["agent_flagged"] and item["note"] == "a simple reschedule; she gave [phone] to call"
-    assert item["intent"] == "report_problem"  # what the bot made of it, read from its tracker
+    assert (item["intent"], item["confidence"]) == ("out_of_scope", 0.97)  # what the bot made of it, from its tracker
     [listed] = await inbox(hub, tess)
     assert listed["id"] == item["id"]
 
@@ -139,6 +166,20 @@ async def test_an_agent_flags_what_the_bot_should_have_handled(hub: Any) -> None
     elsewhere = f"/api/agent/conversations/{other}/messages/{customer['id']}/flag"
     assert (await hub.client.post(elsewhere, json={}, headers=ana)).status_code == 404
     assert (await hub.client.post(flag, json={}, headers=tess)).status_code == 403  # trainers are not agents
+
+    # Discarded, then flagged again by an agent: open again, its old label gone.
+    label = {"intent": "ask_status", "frustration": "none"}
+    assert (
+        await hub.client.post(f"/api/trainer/review/{item['id']}/label", json=label, headers=tess)
+    ).status_code == 200
+    await hub.client.post(f"/api/trainer/review/{item['id']}/discard", headers=tess)
+    again = (await hub.client.post(flag, json={"note": "really, look again"}, headers=ana)).json()["review_item"]
+    assert (again["id"], again["state"], again["label_intent"], again["note"]) == (
+        item["id"],
+        "open",
+        None,
+        "really, look again",
+    )
 
 
 async def test_trainers_label_or_discard_within_the_domain(hub: Any, fake_rasa: Any) -> None:
@@ -184,6 +225,20 @@ async def test_trainers_label_or_discard_within_the_domain(hub: Any, fake_rasa: 
     assert [i["id"] for i in await inbox(hub, tess, state="labelled")] == [order["id"]]
     assert (await hub.client.get("/api/trainer/review/999999", headers=tess)).status_code == 404
     assert (await hub.client.get("/api/trainer/review", params={"state": "new"}, headers=tess)).status_code == 400
+
+
+async def test_a_button_payload_is_never_reviewed(hub: Any) -> None:
+    ana = await hub.login("ana")
+    _, conversation_id = await hub.queued_conversation("/request_human")
+    messages = (await hub.client.get(f"/api/agent/conversations/{conversation_id}/messages", headers=ana)).json()
+    payload = next(m for m in messages["messages"] if m["role"] == "customer")
+    flag = f"/api/agent/conversations/{conversation_id}/messages/{payload['id']}/flag"
+    refused = await hub.client.post(flag, json={}, headers=ana)
+    assert refused.status_code == 400 and "payload" in refused.json()["error"]
+
+
+def test_the_record_shapes_name_the_rules_states_and_reasons() -> None:
+    assert get_args(ReviewState) == review.STATES and get_args(ReviewReason) == review.REASONS
 
 
 async def test_trainer_and_agent_accounts_keep_to_their_own_routes(hub: Any) -> None:

@@ -31,6 +31,14 @@ def cli(hub: Any, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def label(hub: Any, item_id: int, intent: str, frustration: str, *more: str) -> str:
+    done = cli(
+        hub, "review-label", str(item_id), "--intent", intent, "--frustration", frustration, *more, "--trainer", "tess"
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def project(tmp_path: Path) -> Path:
     """A copy of the bot's project: what an export writes into and validation reads."""
     copy = tmp_path / "bot"
@@ -64,22 +72,9 @@ async def test_a_trainer_labels_and_exports_from_the_shell_into_validated_data(
     assert "ranking: ask_status 0.41, report_problem 0.36" in shown.stdout
     assert "entity order_id: 'ORD-00000'" in shown.stdout
 
-    labelled = cli(
-        hub, "review-label", str(new["id"]), "--intent", "ask_status", "--frustration", "low", "--trainer", "tess"
-    )
-    assert labelled.returncode == 0, labelled.stderr
+    label(hub, new["id"], "ask_status", "low")
     # The same text as an example of request_human, labelled otherwise: a conflict the export will not write.
-    cli(
-        hub,
-        "review-label",
-        str(taken["id"]),
-        "--intent",
-        "stop_apologizing",
-        "--frustration",
-        "medium",
-        "--trainer",
-        "tess",
-    )
+    label(hub, taken["id"], "stop_apologizing", "medium")
     assert cli(hub, "review-discard", str(dropped["id"]), "--trainer", "tess").returncode == 0
 
     bot = project(tmp_path)
@@ -108,17 +103,7 @@ async def test_a_trainer_labels_and_exports_from_the_shell_into_validated_data(
     assert again.stdout.strip() == "nothing to export: no labelled items"
 
     # A conflict relabelled to the intent the data has is exported as already there: no duplicate is written.
-    cli(
-        hub,
-        "review-label",
-        str(taken["id"]),
-        "--intent",
-        "request_human",
-        "--frustration",
-        "medium",
-        "--trainer",
-        "tess",
-    )
+    label(hub, taken["id"], "request_human", "medium")
     third = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--no-validate")
     assert "exported 1 item(s): 0 new example(s)" in third.stdout and "1 already there" in third.stdout
     assert yaml.safe_load((bot / "data" / "nlu" / "reviewed.yml").read_text()) == reviewed
@@ -127,14 +112,32 @@ async def test_a_trainer_labels_and_exports_from_the_shell_into_validated_data(
 async def test_a_failed_validation_leaves_the_data_and_the_items_as_they_were(
     hub: Any, fake_rasa: Any, tmp_path: Path
 ) -> None:
-    [item] = await items_for(hub, fake_rasa, ["where's my engineer"])
-    cli(hub, "review-label", str(item["id"]), "--intent", "ask_status", "--frustration", "none", "--trainer", "tess")
+    first, second = await items_for(hub, fake_rasa, ["where's my engineer", "my\x07 router\tis dead\x1b[0m again"])
     bot = project(tmp_path)
+    label(hub, first["id"], "ask_status", "none")
+    assert cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--no-validate").returncode == 0
+    reviewed = bot / "data" / "nlu" / "reviewed.yml"
+    before = reviewed.read_text()
+
+    # The trainer marks an entity, then relabels without naming entities: the marked one stays.
+    label(hub, second["id"], "report_problem", "low", "--entity", "4:10:order_id")
+    relabelled = label(hub, second["id"], "report_problem", "medium")
+    assert "report_problem/medium" in relabelled
+    assert "entity order_id: 'router'" in cli(hub, "review-show", str(second["id"])).stdout
+
     failed = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--validate-command", "false")
     assert failed.returncode == 1
     assert "validation failed, nothing exported (reviewed.yml is as it was)" in failed.stderr
-    assert not (bot / "data" / "nlu" / "reviewed.yml").exists()
-    assert f"#{item['id']} [labelled]" in cli(hub, "review-list", "--state", "labelled").stdout
+    assert reviewed.read_text() == before  # put back: the first export's example is still there, nothing else
+    assert f"#{second['id']} [labelled]" in cli(hub, "review-list", "--state", "labelled").stdout
+
+    # Control characters the customer sent never reach the YAML (which could not hold them).
+    assert cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--no-validate").returncode == 0
+    blocks = yaml.safe_load(reviewed.read_text())["nlu"]
+    assert {(b["intent"], b["examples"]) for b in blocks} == {
+        ("ask_status", "- where's my engineer\n"),
+        ("report_problem", "- my [router](order_id) is dead(0m again\n"),
+    }
 
 
 async def test_the_shell_refuses_what_the_page_refuses(hub: Any, fake_rasa: Any) -> None:
