@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run train test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-hub bench-embed screenshots clean
+.PHONY: help install run train retrain promote rollback models test lint validate test-rasa test-bot test-quality test-hub test-hub-pg eval bench bench-hub bench-embed screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,8 +35,24 @@ train: $(BOT_VENV)/.installed ## Train a model into models/ unless one matches t
 	@if [ -f $(MODEL) ]; then echo "model up to date: $(MODEL)"; else \
 	  $(BOT_BIN)/rasa train --quiet --out models --fixed-model-name $(basename $(basename $(notdir $(MODEL)))); fi
 
-run: install train ## Start action server, Rasa server and hub; print their URLs; Ctrl-C stops all
-	$(HUB_BIN)/python scripts/stack.py --model $(MODEL)
+run: install ## Start action server, Rasa server and hub with the serving model; print their URLs; Ctrl-C stops all
+	@# The first start trains a model for the current data and registers it as serving (models/serving.json); later
+	@# starts serve what the registry says, which only promotion and rollback change (docs/trainers.md).
+	@if [ -z "$$($(HUB_BIN)/python scripts/models.py path)" ]; then \
+	  $(MAKE) --no-print-directory train && $(HUB_BIN)/python scripts/models.py adopt $(MODEL); fi
+	$(HUB_BIN)/python scripts/stack.py --model "$$($(HUB_BIN)/python scripts/models.py path)"
+
+retrain: $(BOT_VENV)/.installed ## Train a candidate on the current data and compare it with the serving model (var/reports/)
+	$(BOT_BIN)/python scripts/retrain.py $(RETRAIN_ARGS)
+
+promote: $(HUB_VENV)/.installed ## make promote CANDIDATE=models/<name>.tar.gz: serve it (its report must have passed the gate)
+	$(HUB_BIN)/python scripts/models.py promote $(CANDIDATE) --report var/reports/$(basename $(basename $(notdir $(CANDIDATE))))
+
+rollback: $(HUB_VENV)/.installed ## Serve the model that served before the current one again
+	$(HUB_BIN)/python scripts/models.py rollback
+
+models: $(HUB_VENV)/.installed ## Which model serves, and the latest promotions and rollbacks
+	$(HUB_BIN)/python scripts/models.py status
 
 validate: $(BOT_VENV)/.installed ## Check the Rasa domain, data and stories
 	$(BOT_BIN)/rasa data validate --fail-on-warnings

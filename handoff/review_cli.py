@@ -12,14 +12,12 @@ import fcntl
 import os
 import shlex
 import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from handoff import nlu_export
 from handoff.blueprints.trainer import check_label
 from handoff.errors import BadRequest
-from handoff.repository import Repository, create_engine
+from handoff.repository import Repository
 from handoff.schemas import ReviewEntity, ReviewItem, ReviewLabelBody
 from handoff.settings import ROOT, Settings
 
@@ -28,7 +26,6 @@ __all__ = ["add_commands", "run"]
 COMMANDS = ("review-list", "review-show", "review-label", "review-discard", "review-export")
 PAGE = 200  # items read at a time (the store's most)
 VALIDATE_TIMEOUT = 600  # seconds; rasa data validate takes about 20 on these machines
-Result = TypeVar("Result")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,17 +49,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         command.add_argument("--trainer", required=True, help="your trainer account's username (audited)")
 
 
-async def _with_store(settings: Settings, work: Callable[[Repository], Awaitable[Result]]) -> Result:
-    repository = Repository(create_engine(settings.database_url, busy_timeout=settings.sqlite_busy_timeout))
-    try:
-        await repository.migrate()
-        return await work(repository)
-    finally:
-        await repository.engine.dispose()
-
-
 async def run(args: argparse.Namespace, settings: Settings) -> str:
-    return await _with_store(settings, lambda repository: _run(args, settings, repository))
+    from handoff.cli import with_store  # the CLI imports this module
+
+    return await with_store(settings, lambda repository: _run(args, settings, repository))
 
 
 async def _run(args: argparse.Namespace, settings: Settings, repository: Repository) -> str:
