@@ -38,17 +38,19 @@ train: $(BOT_VENV)/.installed ## Train a model into models/ unless one matches t
 run: install ## Start action server, Rasa server and hub with the serving model; print their URLs; Ctrl-C stops all
 	@# The first start trains a model for the current data and registers it as serving (models/serving.json); later
 	@# starts serve what the registry says, which only promotion and rollback change (docs/trainers.md).
-	@if [ -z "$$($(HUB_BIN)/python scripts/models.py path)" ]; then \
-	  $(MAKE) --no-print-directory train && $(HUB_BIN)/python scripts/models.py adopt $(MODEL); fi
-	$(HUB_BIN)/python scripts/stack.py --model "$$($(HUB_BIN)/python scripts/models.py path)"
+	@serving=$$($(HUB_BIN)/python scripts/models.py path) || exit 1; \
+	if [ -z "$$serving" ]; then \
+	  $(MAKE) --no-print-directory train && $(HUB_BIN)/python scripts/models.py adopt $(MODEL) && serving=$(MODEL) || exit 1; fi; \
+	$(HUB_BIN)/python scripts/stack.py --model "$$serving"
 
 retrain: $(BOT_VENV)/.installed ## Train a candidate on the current data and compare it with the serving model (var/reports/)
 	$(BOT_BIN)/python scripts/retrain.py $(RETRAIN_ARGS)
 
 promote: $(HUB_VENV)/.installed ## make promote CANDIDATE=models/<name>.tar.gz: serve it (its report must have passed the gate)
+	@test -n "$(CANDIDATE)" || { echo "usage: make promote CANDIDATE=models/<name>.tar.gz (make retrain prints it)"; exit 2; }
 	$(HUB_BIN)/python scripts/models.py promote $(CANDIDATE) --report var/reports/$(basename $(basename $(notdir $(CANDIDATE))))
 
-rollback: $(HUB_VENV)/.installed ## Serve the model that served before the current one again
+rollback: $(HUB_VENV)/.installed ## Undo the latest promotion still standing: the model it replaced serves again
 	$(HUB_BIN)/python scripts/models.py rollback
 
 models: $(HUB_VENV)/.installed ## Which model serves, and the latest promotions and rollbacks

@@ -1,6 +1,6 @@
 """Compare a candidate model with the serving one on the same test files, side by side, against the promotion gate.
 
-Run in the bot environment (`scripts/retrain.py` runs it after training; `make compare` on its own):
+Run in the bot environment (`scripts/retrain.py`, `make retrain`, runs it after training; or on its own):
 
     python scripts/compare_models.py --serving models/A.tar.gz --candidate models/B.tar.gz --out var/reports/B
 
@@ -32,6 +32,7 @@ from evaluate import FRUSTRATED, Parser, auc, binary_scores, read_csv, read_nlu_
 from models import sha256  # noqa: E402
 
 GATE_FAILED = 3
+SHARED = "shared_"  # the figures measured on ../shared/data, absent without it
 TEST_FILE = Path("tests") / "nlu" / "test_nlu.yml"
 
 
@@ -87,11 +88,13 @@ def read_gate(path: Path) -> dict[str, float]:
 
 def judge(serving: dict[str, Any], candidate: dict[str, Any], gate: dict[str, float]) -> dict[str, Any]:
     """Each gate metric: both figures, the difference, and whether the candidate is within the allowed drop.
-    A metric neither model has (shared files absent) is skipped, and said so."""
+    A shared_* metric is skipped, and said so, when ../shared/data is absent; any other unknown name is an error."""
     checks = []
     for metric, allowed in gate.items():
         if metric not in serving or metric not in candidate:
-            checks.append({"metric": metric, "skipped": "not measured (its test file is absent)"})
+            if not metric.startswith(SHARED):
+                raise SystemExit(f"the gate names {metric!r}, which is not a figure compare_models.py measures")
+            checks.append({"metric": metric, "skipped": "not measured (../shared/data is absent)"})
             continue
         difference = round(candidate[metric] - serving[metric], 4)
         checks.append(
@@ -205,9 +208,10 @@ def compare(
         **sides,
         "gate": judge(sides["serving"]["figures"], sides["candidate"]["figures"], gate),
     }
-    (out / "figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     plot(result, out)
     (out / "report.md").write_text(markdown(result), encoding="utf-8")
+    # Last: a promotion reads it, so it exists only with the report and plots it belongs to.
+    (out / "figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
 

@@ -5,14 +5,15 @@
     python scripts/models.py rollback [--rasa-url URL]
 
 Models in `models/` are versioned by name (candor-<hash of the training inputs>) and never overwritten; the registry
-says which one serves and every promotion and rollback before it. `promote` takes a model only with its comparison
-report (scripts/compare_models.py) against the model serving now, and only if that report passed the gate and
-was made for these very two files (their SHA-256); the first promotion, with nothing serving yet, needs no report.
-The running Rasa server is told to load the model through its HTTP API (`PUT /model`, `rasa run --enable-api`):
-it swaps the model in place, and conversations go on (their trackers are in the tracker store, not in the model).
-If no Rasa server answers at --rasa-url, the registry is still updated and `make run` starts with that model.
-`rollback` makes the model that the current one replaced when it was promoted serve again, the same way (rolling
-back twice goes further back, as far as promotions go, never forward again).
+says which one serves, with its SHA-256, and every adoption, promotion and rollback before it. `promote` takes a
+model only with its comparison report (scripts/compare_models.py) against the model serving now, and only if that
+report passed the gate and was made for these very two files (their SHA-256); the first model (`adopt`, which
+`make run` does at its first start) needs no report. The running Rasa server is told to load the model through
+its HTTP API (`PUT /model`, `rasa run --enable-api`): it swaps the model in place, and conversations go on (their
+trackers are in the tracker store, not in the model). If nothing listens at --rasa-url (connection refused), the
+registry is still updated and `make run` starts with that model; any other failure (a refusal, a timeout) changes
+nothing. `rollback` undoes the latest promotion still standing: promotions stack, and each rollback takes one off,
+never forward again. One change at a time: a lock on `models/serving.lock`.
 
 Runs in either environment (standard library only).
 """
@@ -20,12 +21,16 @@ Runs in either environment (standard library only).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,31 +41,33 @@ LOAD_TIMEOUT = 300  # seconds Rasa may take to load a model
 
 
 class Refused(Exception):
-    """The promotion or rollback is not allowed, or the Rasa server refused the model; nothing changed."""
-
-
-def registry_path(models: Path) -> Path:
-    return models / REGISTRY
+    """The promotion or rollback is not allowed, or the Rasa server did not take the model; nothing changed."""
 
 
 def read_registry(models: Path) -> dict[str, Any]:
-    path = registry_path(models)
+    path = models / REGISTRY
     if not path.exists():
         return {"serving": None, "history": []}
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def write_registry(models: Path, registry: dict[str, Any]) -> None:
-    path = registry_path(models)
-    written = path.with_suffix(".json.tmp")
-    written.write_text(json.dumps(registry, indent=2) + "\n", encoding="utf-8")
-    written.replace(path)  # atomic: a crash leaves the old registry or the new one
+    """Atomically: a crash leaves the old registry or the new one."""
+    handle, name = tempfile.mkstemp(dir=models, prefix=".serving.", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as written:
+        written.write(json.dumps(registry, indent=2) + "\n")
+    Path(name).replace(models / REGISTRY)
 
 
-def serving_model(models: Path) -> Path | None:
-    """The model the registry says serves (None: no registry, or nothing promoted yet)."""
-    name = read_registry(models).get("serving")
-    return models / name if name else None
+@contextlib.contextmanager
+def changing(models: Path) -> Iterator[dict[str, Any]]:
+    """The registry, for one change at a time (an exclusive lock on models/serving.lock); the caller writes it."""
+    with (models / "serving.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused("another promotion or rollback is running; try again when it has finished") from None
+        yield read_registry(models)
 
 
 def sha256(path: Path) -> str:
@@ -69,6 +76,33 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()
+
+
+def stack(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries of the models standing, oldest first: adoption and promotions push, rollbacks pop."""
+    standing: list[dict[str, Any]] = []
+    for entry in history:
+        if entry["action"] == "rollback":
+            standing.pop()
+        else:
+            standing.append(entry)
+    return standing
+
+
+def checked(models: Path, entry: dict[str, Any]) -> Path:
+    """The model file of a registry entry, if it is still the very file that was registered."""
+    path = models / entry["model"]
+    if not path.is_file():
+        raise Refused(f"{path} is gone: the registry names a model that is not in {models}")
+    if sha256(path) != entry["sha256"]:
+        raise Refused(f"{path} is not the file that was registered (its SHA-256 changed)")
+    return path
+
+
+def serving_model(models: Path) -> Path | None:
+    """The model the registry says serves, checked (None: nothing registered yet); Refused if its file changed."""
+    standing = stack(read_registry(models)["history"])
+    return checked(models, standing[-1]) if standing else None
 
 
 def check_report(report: Path, serving: Path, candidate: Path) -> dict[str, Any]:
@@ -91,7 +125,8 @@ def check_report(report: Path, serving: Path, candidate: Path) -> dict[str, Any]
 
 
 def load_in_rasa(rasa_url: str, model: Path) -> str:
-    """Tell the running Rasa server to serve `model` (PUT /model); what happened, in words."""
+    """Tell the running Rasa server to serve `model` (PUT /model); what happened, in words. Refused unless it did,
+    or nothing listens there at all."""
     request = urllib.request.Request(  # noqa: S310 (the operator's Rasa URL)
         f"{rasa_url.rstrip('/')}/model",
         data=json.dumps({"model_file": str(model.resolve())}).encode(),
@@ -105,9 +140,47 @@ def load_in_rasa(rasa_url: str, model: Path) -> str:
         raise Refused(
             f"the Rasa server at {rasa_url} refused {model.name}: {error.code} {error.read()[:300]!r}"
         ) from None
-    except (urllib.error.URLError, OSError) as error:
-        return f"no Rasa server answered at {rasa_url} ({error}); `make run` will start with {model.name}"
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, ConnectionRefusedError):
+            return (
+                f"nothing listens at {rasa_url}: no Rasa server runs there now; `make run` will start with {model.name}"
+            )
+        raise Refused(f"the Rasa server at {rasa_url} did not take {model.name}: {error.reason}") from None
+    except OSError as error:  # a timeout while it loads, a reset: whether it serves the model is not known
+        raise Refused(
+            f"the Rasa server at {rasa_url} did not confirm {model.name} ({error}): nothing recorded"
+        ) from None
     return f"the Rasa server at {rasa_url} now serves {model.name}"
+
+
+def _entry(action: str, model: Path, replaced: Path | None, by: str, report: Path | None = None) -> dict[str, Any]:
+    return {
+        "model": model.name,
+        "sha256": sha256(model),
+        "action": action,
+        "replaced": replaced.name if replaced else None,
+        "report": str(report) if report else None,
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "by": by,
+    }
+
+
+def _record(models: Path, registry: dict[str, Any], entry: dict[str, Any]) -> None:
+    registry["history"].append(entry)
+    standing = stack(registry["history"])
+    registry["serving"] = standing[-1]["model"] if standing else None
+    write_registry(models, registry)
+
+
+def adopt(models: Path, model: Path, by: str) -> str:
+    """Register `model` as serving when nothing is registered yet (`make run`'s first start); else change nothing."""
+    with changing(models) as registry:
+        if registry.get("serving"):
+            return f"serving: {registry['serving']} (registered already)"
+        if not model.is_file():
+            raise Refused(f"no model file {model}")
+        _record(models, registry, _entry("adopt", model, None, by))
+        return f"serving: {model.name} (the first model, registered)"
 
 
 def promote(models: Path, candidate: Path, report: Path | None, rasa_url: str, by: str) -> str:
@@ -115,97 +188,44 @@ def promote(models: Path, candidate: Path, report: Path | None, rasa_url: str, b
         raise Refused(f"no model file {candidate}")
     if candidate.resolve().parent != models.resolve():
         raise Refused(f"{candidate} is not in {models}: models are promoted from the versioned models folder")
-    registry = read_registry(models)
-    serving = serving_model(models)
-    if serving is not None and serving.name == candidate.name:
-        raise Refused(f"{candidate.name} serves already")
-    figures = None
-    if serving is not None:
-        if report is None:
-            raise Refused(f"{serving.name} serves now: promoting needs the comparison report (--report)")
-        figures = check_report(report, serving, candidate)
-    loaded = load_in_rasa(rasa_url, candidate)
-    registry["history"].append(
-        {
-            "model": candidate.name,
-            "sha256": sha256(candidate),
-            "action": "promote",
-            "replaced": serving.name if serving else None,
-            "report": str(report) if report else None,
-            "gate": figures["gate"]["passed"] if figures else None,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "by": by,
-        }
-    )
-    registry["serving"] = candidate.name
-    write_registry(models, registry)
-    return f"promoted {candidate.name}{f' (replacing {serving.name})' if serving else ''}; {loaded}"
+    with changing(models) as registry:
+        serving = serving_model(models)
+        if serving is not None and serving.name == candidate.name:
+            raise Refused(f"{candidate.name} serves already")
+        if serving is not None:
+            if report is None:
+                raise Refused(f"{serving.name} serves now: promoting needs the comparison report (--report)")
+            check_report(report, serving, candidate)
+        loaded = load_in_rasa(rasa_url, candidate)
+        _record(models, registry, _entry("promote", candidate, serving, by, report))
+        return f"promoted {candidate.name}{f' (replacing {serving.name})' if serving else ''}; {loaded}"
 
 
 def rollback(models: Path, rasa_url: str, by: str) -> str:
-    registry = read_registry(models)
-    current = registry.get("serving")
-    # The model the current one replaced when it was promoted (a rollback is not undone by another rollback).
-    previous = next(
-        (e["replaced"] for e in reversed(registry["history"]) if e["model"] == current and e["action"] != "rollback"),
-        None,
-    )
-    if current is None or previous is None:
-        raise Refused("nothing to roll back to: no model served before the current one")
-    model = models / previous
-    if not model.is_file():
-        raise Refused(f"the previous model {model} is gone from {models}")
-    loaded = load_in_rasa(rasa_url, model)
-    registry["history"].append(
-        {
-            "model": previous,
-            "sha256": sha256(model),
-            "action": "rollback",
-            "replaced": current,
-            "report": None,
-            "gate": None,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "by": by,
-        }
-    )
-    registry["serving"] = previous
-    write_registry(models, registry)
-    return f"rolled back to {previous} (from {current}); {loaded}"
-
-
-def adopt(models: Path, model: Path, by: str) -> str:
-    """Register `model` as serving when nothing is registered yet (`make run`'s first start); else change nothing."""
-    registry = read_registry(models)
-    if registry.get("serving"):
-        return f"serving: {registry['serving']} (registered already)"
-    if not model.is_file():
-        raise Refused(f"no model file {model}")
-    registry["history"].append(
-        {
-            "model": model.name,
-            "sha256": sha256(model),
-            "action": "adopt",
-            "replaced": None,
-            "report": None,
-            "gate": None,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "by": by,
-        }
-    )
-    registry["serving"] = model.name
-    write_registry(models, registry)
-    return f"serving: {model.name} (the first model, registered)"
+    with changing(models) as registry:
+        standing = stack(registry["history"])
+        if len(standing) < 2:
+            raise Refused("nothing to roll back to: no promotion is standing")
+        current, previous = models / standing[-1]["model"], checked(models, standing[-2])
+        loaded = load_in_rasa(rasa_url, previous)
+        _record(models, registry, _entry("rollback", previous, current, by))
+        return f"rolled back to {previous.name} (from {current.name}); {loaded}"
 
 
 def status(models: Path) -> str:
     registry = read_registry(models)
-    lines = [f"serving: {registry['serving'] or 'nothing promoted yet'}"]
+    lines = [f"serving: {registry['serving'] or 'nothing registered yet'}"]
     for entry in reversed(registry["history"][-10:]):
         lines.append(
             f"  {entry['at']}  {entry['action']:<8} {entry['model']}  "
             f"(was {entry['replaced'] or '-'}, by {entry['by']})"
         )
     return "\n".join(lines)
+
+
+def default_rasa_url() -> str:
+    """CANDOR_RASA_URL, else the local server on CANDOR_RASA_PORT (as `make run` starts it), else :5005."""
+    return os.environ.get("CANDOR_RASA_URL") or f"http://127.0.0.1:{os.environ.get('CANDOR_RASA_PORT', '5005')}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,11 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     promoting = commands.add_parser("promote", help="make a candidate serve (with its passed comparison report)")
     promoting.add_argument("model", type=Path)
     promoting.add_argument("--report", type=Path, help="its comparison report folder (scripts/compare_models.py)")
-    rolling = commands.add_parser("rollback", help="make the previous model serve again")
+    rolling = commands.add_parser("rollback", help="undo the latest promotion still standing")
     for command in (promoting, rolling):
-        command.add_argument("--rasa-url", default=os.environ.get("CANDOR_RASA_URL", "http://127.0.0.1:5005"))
+        command.add_argument("--rasa-url", default=default_rasa_url())
     args = parser.parse_args(argv)
     by = os.environ.get("USER") or "unknown"
+    args.models.mkdir(parents=True, exist_ok=True)
     try:
         if args.command == "status":
             print(status(args.models))

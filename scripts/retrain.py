@@ -6,7 +6,8 @@ it with the serving model on the same test files (scripts/compare_models.py) and
 The candidate is `models/candor-<hash of the training inputs>.tar.gz` (trained unless it exists; models are never
 overwritten), the serving model the one `models/serving.json` names (scripts/models.py). The report goes to
 `var/reports/<candidate>/report.md`. Exit status: 0 when the candidate passed the gate (the command to promote it is
-printed), 3 when it did not, 1 on an error. Nothing is promoted here: promotion is a separate, explicit step.
+printed) or when there is nothing to compare (the serving model was trained on this very data), 3 when it did
+not pass, 1 on an error. Nothing is promoted here: promotion is a separate, explicit step.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from compare_models import GATE_FAILED, compare, markdown  # noqa: E402
 
-from models import serving_model  # noqa: E402
+from models import Refused, serving_model  # noqa: E402
 
 
 def candidate_name(project: Path) -> str:
@@ -57,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project = args.project.resolve()
     models = project / "models"
-    serving = serving_model(models)
+    try:
+        serving = serving_model(models)
+    except Refused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 1
     if serving is None:
         print(
             "error: no model is registered as serving (models/serving.json): `make run` registers the one it starts "

@@ -46,7 +46,7 @@ def load_model(stack: Stack, model: Path) -> None:
 
 
 def run(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1800
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -71,6 +71,12 @@ def project(tmp_path: Path, stack: Stack) -> Iterator[Path]:
         load_model(stack, stack.model)
 
 
+def model_name(project: Path) -> str:
+    named = run([str(ROOT / "scripts" / "model-name"), str(project)], ROOT)
+    assert named.returncode == 0 and named.stdout.startswith("candor-"), named.stderr
+    return named.stdout.strip()
+
+
 def wait_for(check: Any, what: str, timeout: float = 30) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := check()):
@@ -84,7 +90,7 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
 ) -> None:
     bot_python, models_script = str(BOT_BIN / "python"), str(ROOT / "scripts" / "models.py")
     # The serving model of the copy: trained on its data as it is, registered, loaded by the stack's Rasa server.
-    base_name = run([str(ROOT / "scripts" / "model-name"), str(project)], ROOT).stdout.strip()
+    base_name = model_name(project)
     trained = run(
         [str(BOT_BIN / "rasa"), "train", "--quiet", "--out", "models", "--fixed-model-name", base_name],
         project,
@@ -134,7 +140,7 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
         f"/api/trainer/review/{item['id']}/label", json={"intent": LABEL, "frustration": "low"}, headers=tess
     )
     assert labelled.status_code == 200, labelled.text
-    hub.post(f"/api/trainer/review/{fake['id']}/discard", headers=tess)
+    assert hub.post(f"/api/trainer/review/{fake['id']}/discard", headers=tess).status_code == 200
     exported = run(
         [str(HUB_PYTHON), "-m", "handoff.cli", "review-export", "--project", str(project), "--trainer", "tess"],
         ROOT,
@@ -149,10 +155,20 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
 
     # Retrain and compare: the candidate, the side-by-side report, the gate.
     retrained = run(
-        [bot_python, str(ROOT / "scripts" / "retrain.py"), "--project", str(project)], ROOT, env=_environment()
+        # Like for like wherever it runs: the copy trains without ../shared/data, so it is compared without it too.
+        [
+            bot_python,
+            str(ROOT / "scripts" / "retrain.py"),
+            "--project",
+            str(project),
+            "--shared",
+            str(project / "none"),
+        ],
+        ROOT,
+        env=_environment(),
     )
     assert retrained.returncode == 0, retrained.stdout[-3000:] + retrained.stderr[-3000:]
-    candidate_name = run([str(ROOT / "scripts" / "model-name"), str(project)], ROOT).stdout.strip()
+    candidate_name = model_name(project)
     candidate, report = project / "models" / f"{candidate_name}.tar.gz", project / "var" / "reports" / candidate_name
     assert candidate.exists() and candidate_name != base_name
     figures = json.loads((report / "figures.json").read_text())
