@@ -371,6 +371,25 @@ _LIVE_AGENTS = select(_SESSIONS.c.agent_id).where(  # with a console that called
 )
 _AGENTS_ONLINE = select(func.count()).select_from(_A).where(_A.c.presence == "online", _A.c.id.in_(_LIVE_AGENTS))
 _LAST_MESSAGE = select(func.max(_M.c.id)).where(_M.c.conversation_id == bindparam("b_conversation"))
+# Whether a conversation escalated on a customer message (the review inbox's lead-up): an escalation made after the
+# message and before the customer's next one. One statement on the hot path's thread: it runs after every bot turn.
+_MESSAGE_AT = select(_M.c.created_at).where(_M.c.id == bindparam("b_message")).scalar_subquery()
+_NEXT_CUSTOMER_AT = (
+    select(func.min(_M.c.created_at))
+    .where(
+        _M.c.conversation_id == bindparam("b_conversation"), _M.c.role == "customer", _M.c.id > bindparam("b_message")
+    )
+    .scalar_subquery()
+)
+_ESCALATED_ON = (
+    select(_ESCALATIONS.c.id)
+    .where(
+        _ESCALATIONS.c.conversation_id == bindparam("b_conversation"),
+        _ESCALATIONS.c.created_at >= _MESSAGE_AT,
+        or_(_NEXT_CUSTOMER_AT.is_(None), _ESCALATIONS.c.created_at < _NEXT_CUSTOMER_AT),
+    )
+    .limit(1)
+)
 _QUEUED = select(_ESCALATIONS.c.conversation_id, _ESCALATIONS.c.priority, _ESCALATIONS.c.created_at).where(
     _ESCALATIONS.c.state == "queued"
 )
@@ -1867,6 +1886,13 @@ class Repository(SupervisionStore, ReviewStore):
             )
 
         return await self._run(read, write=False)
+
+    async def escalated_on(self, conversation_id: int, message_id: int) -> bool:
+        """Whether the conversation escalated on this customer message: an escalation made after it, before the
+        customer wrote again."""
+        given = {"b_conversation": conversation_id, "b_message": message_id}
+        found = await self._run(lambda connection: connection.scalar(_ESCALATED_ON, given), write=False)
+        return found is not None
 
     async def last_message_id(self, conversation_id: int) -> int:
         """The id of the conversation's latest message (0: none)."""

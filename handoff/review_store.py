@@ -81,28 +81,6 @@ class ReviewStore:
                 extra=dict(row.extra or {}), agent=None, created_at=row.created_at, delivered_at=row.delivered_at,
             )  # fmt: skip
 
-    async def escalated_on(self: _Store, conversation_id: int, message_id: int) -> bool:
-        """Whether the conversation escalated on this customer message: an escalation made after it, before the
-        customer wrote again."""
-        async with self._sessions() as session:
-            message = await session.get(models.Message, message_id)
-            if message is None:
-                return False
-            later = await session.scalar(
-                select(func.min(models.Message.created_at)).where(
-                    models.Message.conversation_id == conversation_id,
-                    models.Message.role == "customer",
-                    models.Message.id > message_id,
-                )
-            )
-            query = select(models.Escalation.id).where(
-                models.Escalation.conversation_id == conversation_id,
-                models.Escalation.created_at >= message.created_at,
-            )
-            if later is not None:
-                query = query.where(models.Escalation.created_at < later)
-            return await session.scalar(query.limit(1)) is not None
-
     async def lead_up(self: _Store, conversation_id: int, up_to: int, count: int) -> list[int]:
         """The ids of the customer's last `count` typed messages up to `up_to` (not button payloads: "/intent")."""
         async with self._sessions() as session:
