@@ -12,6 +12,7 @@ and the export's rules (docs/trainers.md, "Export").
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +21,15 @@ from typing import Any
 
 import yaml
 
+from handoff.errors import BadRequest
 from handoff.redaction import EntitySpan, Found, Redacted, to_rasa_example
-from handoff.schemas import ReviewItem
+from handoff.schemas import ReviewItem, ReviewLabelBody
 
 __all__ = [
     "REVIEWED_FILE",
     "Example",
     "ExportPlan",
+    "check_label",
     "domain_names",
     "existing_examples",
     "normalised",
@@ -176,3 +179,17 @@ def render(examples: Iterable[Example]) -> str:
     if not blocks:
         lines[-1] = "nlu: []"
     return "\n".join(lines) + "\n"
+
+
+def check_label(body: ReviewLabelBody, domain_file: Path) -> None:
+    """BadRequest unless the label names the domain's intents and entities, and its entities do not overlap."""
+    names, entities = domain_names(domain_file)
+    if body.intent not in names:
+        raise BadRequest(f"intent: {body.intent!r} is not an intent of the bot's domain ({', '.join(sorted(names))})")
+    spans = sorted(body.entities or [], key=lambda e: e.start)
+    for entity in spans:
+        if entity.entity not in entities:
+            raise BadRequest(f"entities: {entity.entity!r} is not an entity of the bot's domain")
+    for before, after in itertools.pairwise(spans):
+        if after.start < before.end:
+            raise BadRequest("entities: two entities overlap")

@@ -1887,6 +1887,11 @@ class Repository(SupervisionStore, ReviewStore):
 
         return await self._run(read, write=False)
 
+    async def message(self, message_id: int) -> Message | None:
+        async with self._sessions() as session:
+            row = await session.get(models.Message, message_id)
+            return (await self._messages(session, [row]))[0] if row is not None else None
+
     async def escalated_on(self, conversation_id: int, message_id: int) -> bool:
         """Whether the conversation escalated on this customer message: an escalation made after it, before the
         customer wrote again."""

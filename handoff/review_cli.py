@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 from handoff import nlu_export
-from handoff.blueprints.trainer import check_label
 from handoff.errors import BadRequest
 from handoff.repository import Repository
 from handoff.schemas import ReviewEntity, ReviewItem, ReviewLabelBody
@@ -69,7 +68,7 @@ async def _run(args: argparse.Namespace, settings: Settings, repository: Reposit
         body = ReviewLabelBody.model_validate(
             {"intent": args.intent, "frustration": args.frustration, "entities": entities}
         )
-        check_label(body, settings.domain_file)
+        nlu_export.check_label(body, settings.domain_file)
         return f"labelled {line(await repository.label_review_item(args.item_id, body, actor))}"
     if args.command == "review-discard":
         return f"discarded {line(await repository.discard_review_item(args.item_id, actor))}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handoff import models, review
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.redaction import redact
-from handoff.schemas import Message, ReviewEntity, ReviewItem, ReviewLabelBody
+from handoff.schemas import ReviewEntity, ReviewItem, ReviewLabelBody
 
 __all__ = ["ReviewStore"]
 
@@ -70,16 +70,6 @@ class ReviewStore:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-    async def message(self: _Store, message_id: int) -> Message | None:
-        async with self._sessions() as session:
-            row = await session.get(models.Message, message_id)
-            if row is None:
-                return None
-            return Message(
-                id=row.id, conversation_id=row.conversation_id, role=cast(Any, row.role), text=row.text,
-                extra=dict(row.extra or {}), agent=None, created_at=row.created_at, delivered_at=row.delivered_at,
-            )  # fmt: skip
 
     async def lead_up(self: _Store, conversation_id: int, up_to: int, count: int) -> list[int]:
         """The ids of the customer's last `count` typed messages up to `up_to` (not button payloads: "/intent")."""

@@ -6,8 +6,6 @@ these. Exporting the labelled items into data/ is a command on the machine that 
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 from typing import get_args
 
 from sanic import Blueprint, Request
@@ -99,7 +97,7 @@ async def item(request: Request, item_id: int) -> HTTPResponse:
 async def label(request: Request, item_id: int) -> HTTPResponse:
     body = body_of(request, ReviewLabelBody)
     hub = hub_of(request)
-    check_label(body, hub.settings.domain_file)
+    nlu_export.check_label(body, hub.settings.domain_file)
     labelled = await hub.repository.label_review_item(item_id, body, _actor(request))
     return json({"item": labelled.model_dump(mode="json")})
 
@@ -108,17 +106,3 @@ async def label(request: Request, item_id: int) -> HTTPResponse:
 async def discard(request: Request, item_id: int) -> HTTPResponse:
     discarded = await hub_of(request).repository.discard_review_item(item_id, _actor(request))
     return json({"item": discarded.model_dump(mode="json")})
-
-
-def check_label(body: ReviewLabelBody, domain_file: Path) -> None:
-    """BadRequest unless the label names the domain's intents and entities, and its entities do not overlap."""
-    names, entities = nlu_export.domain_names(domain_file)
-    if body.intent not in names:
-        raise BadRequest(f"intent: {body.intent!r} is not an intent of the bot's domain ({', '.join(sorted(names))})")
-    spans = sorted(body.entities or [], key=lambda e: e.start)
-    for entity in spans:
-        if entity.entity not in entities:
-            raise BadRequest(f"entities: {entity.entity!r} is not an entity of the bot's domain")
-    for before, after in itertools.pairwise(spans):
-        if after.start < before.end:
-            raise BadRequest("entities: two entities overlap")
