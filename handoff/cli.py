@@ -8,8 +8,9 @@
 - `incident-list`: every incident, newest first.
 - `customer-token CUSTOMER_ID [--minutes M]`: a signed customer token (metadata.customer_token), made with
   CANDOR_CUSTOMER_TOKEN_SECRET; for trying the chat as a customer (a real site mints its own).
-- `review-list`, `review-show ID`, `review-label ID`, `review-discard ID`, `review-export`: the trainers' review inbox
-  and its export into data/nlu/reviewed.yml (handoff/review_cli.py, docs/trainers.md).
+- `review-list`, `review-show ID`, `review-label ID`, `review-discard ID`, `review-export`; `response-list`,
+  `response-show ID`, `response-accept ID`, `response-reject ID`: the trainers' review inbox, response candidates,
+  and their export into data/nlu/reviewed.yml and domain.yml (handoff/review_cli.py, docs/trainers.md).
 - `db-upgrade`: migrate the database (CANDOR_DATABASE_URL) to the newest schema revision; print it. Needs
   no other setting (the hub also migrates at every start; handoff/README.md, "Schema and migrations").
 """

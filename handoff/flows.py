@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from handoff import hours, models, review_flows, service
+from handoff import hours, models, response_flows, review_flows, service
 from handoff.customer_tokens import SIGNED_IN_CUSTOMER_ONLY, Claim, claim_from
 from handoff.errors import NotFound, RasaUnavailable, Unauthorized
 from handoff.rasa_client import RasaClient
@@ -469,6 +469,7 @@ async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> d
             f"agent:{agent.username}", "rasa_notify_failed", conversation_id, error=error.message
         )
         notified = False
+    await _look_for_candidates(hub, conversation_id)
     await route(hub)  # the agent has a free place now
     return {"conversation": conversation.model_dump(mode="json"), "rasa_notified": notified}
 
@@ -476,8 +477,16 @@ async def handback(hub: Hub, conversation_id: int, agent: Agent, note: str) -> d
 async def resolve(hub: Hub, conversation_id: int, agent: Agent, reason: str) -> dict[str, Any]:
     notice = RESOLVED.format(agent=agent.display_name)
     conversation = await hub.repository.resolve(conversation_id, agent, reason, notice)
+    await _look_for_candidates(hub, conversation_id)
     await route(hub)
     return {"conversation": conversation.model_dump(mode="json")}
+
+
+async def _look_for_candidates(hub: Hub, conversation_id: int) -> None:
+    """The agent's stretch (the escalation just closed) ended: propose its replies that worked as bot responses,
+    in the background."""
+    if hub.settings.review_inbox and (escalation := await hub.repository.latest_escalation(conversation_id)):
+        hub.in_background(response_flows.after_agent(hub, escalation), f"candor-responses-{escalation.id}")
 
 
 async def handoff_packet(hub: Hub, conversation_id: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ __all__ = [
     "FollowUp",
     "Incident",
     "Message",
+    "ResponseCandidate",
     "ReviewItem",
     "Team",
 ]
@@ -289,6 +290,33 @@ class ReviewItem(Base):
     label_frustration: Mapped[str | None] = mapped_column(String(10))
     label_entities: Mapped[list[Any] | None] = mapped_column(JSON)
     conflict: Mapped[str | None] = mapped_column(Text)  # why an export did not write it
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    exported_at: Mapped[datetime | None]
+
+
+class ResponseCandidate(Base):
+    """An agent's reply that worked (handoff/response_candidates.py), redacted, proposed as a bot response; used
+    only once a trainer accepted it (with a response name, and the text as the bot should say it) and an export
+    wrote it into the domain. One per reply text: the same reply working again counts on it."""
+
+    __tablename__ = "response_candidates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the normalised redacted text
+    text: Mapped[str] = mapped_column(Text)  # the agent's reply, redacted
+    prompt: Mapped[str] = mapped_column(Text)  # the customer's message it answered, redacted
+    reaction: Mapped[str] = mapped_column(Text)  # the customer's next message, redacted
+    reaction_intent: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))  # the first time it worked
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(200))  # who wrote it first (username)
+    worked: Mapped[int]  # how many times the reply worked
+    # proposed | accepted | rejected | exported (handoff/response_candidates.py, "States")
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    response: Mapped[str | None] = mapped_column(String(100))  # the trainer's: the response it becomes
+    accepted_text: Mapped[str | None] = mapped_column(Text)  # the trainer's: what the bot will say
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -27,6 +27,7 @@ from handoff.schemas import ReviewItem, ReviewLabelBody
 
 __all__ = [
     "REVIEWED_FILE",
+    "DomainNames",
     "Example",
     "ExportPlan",
     "check_label",
@@ -71,16 +72,22 @@ def normalised(text: str) -> str:
     return _SPACES.sub(" ", _ANNOTATION.sub(r"\1", text)).strip().casefold()
 
 
-def domain_names(domain_file: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """The intents and entities the bot's domain declares (what a label may name); read again when the file
-    changes."""
+class DomainNames(NamedTuple):
+    intents: frozenset[str]
+    entities: frozenset[str]
+    responses: frozenset[str]
+
+
+def domain_names(domain_file: Path) -> DomainNames:
+    """The intents, entities and responses the bot's domain declares (what a label or an accepted response may
+    name); read again when the file changes."""
     return _domain_names(domain_file, domain_file.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)
-def _domain_names(domain_file: Path, _modified: int) -> tuple[frozenset[str], frozenset[str]]:
+def _domain_names(domain_file: Path, _modified: int) -> DomainNames:
     domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
-    return _names(domain.get("intents")), _names(domain.get("entities"))
+    return DomainNames(_names(domain.get("intents")), _names(domain.get("entities")), _names(domain.get("responses")))
 
 
 def _names(entries: Any) -> frozenset[str]:
@@ -183,7 +190,7 @@ def render(examples: Iterable[Example]) -> str:
 
 def check_label(body: ReviewLabelBody, domain_file: Path) -> None:
     """BadRequest unless the label names the domain's intents and entities, and its entities do not overlap."""
-    names, entities = domain_names(domain_file)
+    names, entities, _ = domain_names(domain_file)
     if body.intent not in names:
         raise BadRequest(f"intent: {body.intent!r} is not an intent of the bot's domain ({', '.join(sorted(names))})")
     spans = sorted(body.entities or [], key=lambda e: e.start)

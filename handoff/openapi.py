@@ -58,6 +58,8 @@ from handoff.schemas import (
     PresenceBody,
     QueueInfo,
     ResolveBody,
+    ResponseAcceptBody,
+    ResponseCandidate,
     ReviewFlagBody,
     ReviewItem,
     ReviewLabelBody,
@@ -352,6 +354,7 @@ class Vocabulary(Answer):
     intents: list[str]
     entities: list[str]
     frustration_levels: list[FrustrationLevel]
+    responses: list[str]
 
 
 class ReviewInbox(Answer):
@@ -363,6 +366,17 @@ class ReviewInbox(Answer):
 
 class ReviewItemAnswer(Answer):
     item: ReviewItem
+
+
+class ResponseCandidates(Answer):
+    """GET /api/trainer/responses: a page of candidates, and how many are proposed in all."""
+
+    candidates: list[ResponseCandidate]
+    proposed: int
+
+
+class ResponseCandidateAnswer(Answer):
+    candidate: ResponseCandidate
 
 
 class FlaggedAnswer(Answer):
@@ -677,10 +691,42 @@ ROUTES = [
         auth="trainer",
         answer=ReviewItemAnswer,
     ),
+    Route(
+        "GET",
+        "/api/trainer/responses",
+        "Response candidates (agents' replies that worked), oldest first, after ?after=<id>, in ?state= (proposed by "
+        "default; accepted, rejected, exported, or all), at most ?limit= (50, up to 200); and how many are proposed",
+        auth="trainer",
+        answer=ResponseCandidates,
+    ),
+    Route(
+        "GET",
+        "/api/trainer/responses/{candidate_id}",
+        "One response candidate",
+        auth="trainer",
+        answer=ResponseCandidateAnswer,
+    ),
+    Route(
+        "POST",
+        "/api/trainer/responses/{candidate_id}/accept",
+        "Accept it as a variation of a domain response, or as a new utter_ response, with the text as the bot should "
+        "say it (400 if it still holds a redaction placeholder or braces; 409 once exported); the export writes it "
+        "into domain.yml",
+        ResponseAcceptBody,
+        "trainer",
+        answer=ResponseCandidateAnswer,
+    ),
+    Route(
+        "POST",
+        "/api/trainer/responses/{candidate_id}/reject",
+        "Never use this reply as a bot response (409 once exported)",
+        auth="trainer",
+        answer=ResponseCandidateAnswer,
+    ),
 ]
 
 INTEGER_PARAMETERS = frozenset(
-    {"conversation_id", "compensation_id", "follow_up_id", "message_id", "item_id"}
+    {"conversation_id", "compensation_id", "follow_up_id", "message_id", "item_id", "candidate_id"}
 )  # <name:int> in the routes
 _REF = "#/components/schemas/{model}"
 

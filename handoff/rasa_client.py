@@ -1,4 +1,4 @@
-"""The hub's HTTP client to the Rasa server: the REST channel and the tracker events API."""
+"""The hub's HTTP client to the Rasa server: the REST channel, the tracker events API and the NLU's parse."""
 
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ class RasaClient:
             for event in reversed(events)
             if isinstance(event, dict) and event.get("event") == "user" and isinstance(event.get("parse_data"), dict)
         ]
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """What the NLU makes of `text` (`POST /model/parse`: parse data; no conversation's tracker changes)."""
+        parsed = await self._post("/model/parse", {"text": text})
+        if not isinstance(parsed, dict):
+            raise RasaUnavailable("Rasa's parse API answered something other than parse data")
+        return parsed
 
     async def send(self, sender: str, message: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """The bot's messages for one customer message (Rasa's REST channel); at least one, or RasaUnavailable.

@@ -43,6 +43,7 @@ from handoff.alertmanager import (
     incident_title,
     services_and_regions,
 )
+from handoff.candidate_store import CandidateStore
 from handoff.customer_tokens import ANONYMOUS, SIGNED_IN_CUSTOMER_ONLY, Claim
 from handoff.errors import Conflict, NotFound, Unauthorized
 from handoff.review_store import ReviewStore
@@ -660,7 +661,7 @@ def _kind(agent: Agent) -> str:
     return "trainer" if agent.role == "trainer" else "agent"
 
 
-class Repository(SupervisionStore, ReviewStore):
+class Repository(SupervisionStore, ReviewStore, CandidateStore):
     """The hub's store. Build it with an engine; call migrate() once at start."""
 
     def __init__(self, engine: AsyncEngine, on_messages: Callable[[set[int]], None] | None = None) -> None:

@@ -1,9 +1,11 @@
-"""The trainers' review inbox from a shell (`python -m handoff.cli review-...`, docs/trainers.md): list, show, label
-and discard items as the review page does, and export the labelled ones into the bot's training data.
+"""The trainers' review inbox and response candidates from a shell (`python -m handoff.cli review-...`,
+`response-...`; docs/trainers.md): list, show, label and discard items, accept or reject candidates, as the review
+page does, and export the labelled items and accepted responses into the bot's training data and domain.
 
 `review-export` writes `data/nlu/reviewed.yml` (handoff/nlu_export.py: no duplicates, conflicts flagged instead of
-written), then runs `rasa data validate --fail-on-warnings` on the project; if validation fails, the file is put
-back as it was and no item changes, so an export is all or nothing."""
+written) and adds accepted responses to `domain.yml` (handoff/response_export.py), then runs
+`rasa data validate --fail-on-warnings` on the project; if validation fails, the files are put back as they were
+and nothing changes state, so an export is all or nothing."""
 
 from __future__ import annotations
 
@@ -12,24 +14,38 @@ import fcntl
 import os
 import shlex
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from handoff import nlu_export
+import yaml
+
+from handoff import nlu_export, response_candidates, response_export, review
 from handoff.errors import BadRequest
 from handoff.repository import Repository
-from handoff.schemas import ReviewEntity, ReviewItem, ReviewLabelBody
+from handoff.schemas import ResponseCandidate, ReviewEntity, ReviewItem, ReviewLabelBody
 from handoff.settings import ROOT, Settings
 
 __all__ = ["add_commands", "run"]
 
-COMMANDS = ("review-list", "review-show", "review-label", "review-discard", "review-export")
+COMMANDS = (
+    "review-list",
+    "review-show",
+    "review-label",
+    "review-discard",
+    "review-export",
+    "response-list",
+    "response-show",
+    "response-accept",
+    "response-reject",
+)
 PAGE = 200  # items read at a time (the store's most)
 VALIDATE_TIMEOUT = 600  # seconds; rasa data validate takes about 20 on these machines
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = commands.add_parser("review-list", help="review inbox items (open ones by default)")
-    listing.add_argument("--state", default="open", help="open, labelled, discarded, exported, conflict or all")
+    listing.add_argument("--state", default="open", choices=[*review.STATES, "all"])
     listing.add_argument("--limit", type=int, default=50)
     show = commands.add_parser("review-show", help="one review item with its context")
     show.add_argument("item_id", type=int)
@@ -40,11 +56,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     label.add_argument("--entity", action="append", help="START:END:NAME in the redacted text (repeat; default: kept)")
     discard = commands.add_parser("review-discard", help="leave an item out of the training data")
     discard.add_argument("item_id", type=int)
-    export = commands.add_parser("review-export", help="write labelled items into data/nlu/reviewed.yml and validate")
+    export = commands.add_parser(
+        "review-export",
+        help="write labelled items into data/nlu/reviewed.yml, accepted responses into domain.yml; validate",
+    )
     export.add_argument("--project", type=Path, default=ROOT, help="the bot's project folder (default: this one)")
     export.add_argument("--validate-command", help="the validation to run in the project (default: the bot env's rasa)")
     export.add_argument("--no-validate", action="store_true", help="write without running rasa data validate")
-    for command in (label, discard, export):
+    responses = commands.add_parser("response-list", help="response candidates: agents' replies that worked")
+    responses.add_argument("--state", default="proposed", choices=[*response_candidates.STATES, "all"])
+    responses.add_argument("--limit", type=int, default=50)
+    response = commands.add_parser("response-show", help="one response candidate")
+    response.add_argument("candidate_id", type=int)
+    accept = commands.add_parser("response-accept", help="accept a candidate as a response of the domain")
+    accept.add_argument("candidate_id", type=int)
+    accept.add_argument("--response", required=True, help="utter_... (an existing one gets a new variation)")
+    accept.add_argument("--text", help="what the bot will say (default: the agent's reply, redacted)")
+    reject = commands.add_parser("response-reject", help="never use a candidate as a bot response")
+    reject.add_argument("candidate_id", type=int)
+    for command in (label, discard, export, accept, reject):
         command.add_argument("--trainer", required=True, help="your trainer account's username (audited)")
 
 
@@ -62,7 +92,23 @@ async def _run(args: argparse.Namespace, settings: Settings, repository: Reposit
         return "\n".join([*lines, f"({open_count} open in all)"])
     if args.command == "review-show":
         return shown(await repository.review_item(args.item_id))
+    if args.command == "response-list":
+        state = None if args.state == "all" else args.state
+        found, proposed = await repository.response_candidates(state, 0, args.limit)
+        lines = [candidate_line(candidate) for candidate in found] or [f"no {args.state} response candidates"]
+        return "\n".join([*lines, f"({proposed} proposed in all)"])
+    if args.command == "response-show":
+        return candidate_shown(await repository.response_candidate(args.candidate_id))
     actor = await _trainer(repository, args.trainer)
+    if args.command == "response-accept":
+        given = args.text.strip() if args.text is not None else None
+        text = given if given is not None else (await repository.response_candidate(args.candidate_id)).text
+        known = nlu_export.domain_names(settings.domain_file).responses
+        response_candidates.check_acceptance(args.response, text, known)
+        accepted = await repository.accept_response(args.candidate_id, args.response, text, actor)
+        return f"accepted {candidate_line(accepted)}"
+    if args.command == "response-reject":
+        return f"rejected {candidate_line(await repository.reject_response(args.candidate_id, actor))}"
     if args.command == "review-label":
         entities = [_entity(given) for given in args.entity] if args.entity else None
         body = ReviewLabelBody.model_validate(
@@ -123,9 +169,27 @@ def shown(item: ReviewItem) -> str:
     return "\n".join(lines)
 
 
+def candidate_line(candidate: ResponseCandidate) -> str:
+    decided = f" → {candidate.response}: {candidate.accepted_text!r}" if candidate.response else ""
+    worked = f"worked {candidate.worked}x ({candidate.agent})"
+    return f"#{candidate.id} [{candidate.state}] {worked}{decided}  {candidate.text!r}"
+
+
+def candidate_shown(candidate: ResponseCandidate) -> str:
+    return "\n".join(
+        [
+            candidate_line(candidate),
+            f"    customer: {candidate.prompt}",
+            f"  > agent: {candidate.text}",
+            f"    customer: {candidate.reaction}  ({candidate.reaction_intent or '-'})",
+        ]
+    )
+
+
 async def export(repository: Repository, project: Path, validation: list[str] | None, actor: str) -> str:
-    """Write the labelled items into the project's reviewed file, validate, then mark them (docs/trainers.md).
-    One export at a time per project (a lock on var/review-export.lock; another waiting would work on stale data)."""
+    """Write the labelled items into the project's reviewed file and the accepted responses into its domain,
+    validate, then mark them (docs/trainers.md). One export at a time per project (a lock on
+    var/review-export.lock; another waiting would work on stale data)."""
     lock_path = project / "var" / "review-export.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:
@@ -137,38 +201,116 @@ async def export(repository: Repository, project: Path, validation: list[str] | 
 
 
 async def _export(repository: Repository, project: Path, validation: list[str] | None, actor: str) -> str:
-    labelled: list[ReviewItem] = []
-    while True:
-        page, _ = await repository.review_items("labelled", labelled[-1].id if labelled else 0, PAGE)
-        labelled += page
-        if len(page) < PAGE:
-            break
-    if not labelled:
-        return "nothing to export: no labelled items"
-    out = project / nlu_export.REVIEWED_FILE
-    plan = nlu_export.plan_export(labelled, nlu_export.existing_examples(project / "data" / "nlu"))
-    before = out.read_text(encoding="utf-8") if out.exists() else None
-    if plan.write:
-        kept = nlu_export.read_examples(out) if before is not None else []
-        out.parent.mkdir(parents=True, exist_ok=True)
-        written = out.with_suffix(".yml.tmp")
-        written.write_text(nlu_export.render([*kept, *plan.write]), encoding="utf-8")
-        written.replace(out)
-        if validation is not None:
-            _validate(validation, project, out, before)
-    await repository.finish_export(plan.exported, plan.conflicts, labelled, actor)
-    report = [
-        f"exported {len(plan.exported)} item(s): {len(plan.write)} new example(s) in {out.relative_to(project)}, "
-        f"{len(plan.exported) - len(plan.write)} already there"
-    ]
-    report += [f"  conflict #{item_id}: {why}" for item_id, why in plan.conflicts.items()]
-    if plan.write:
+    labelled = await _all(repository.review_items, "labelled")
+    accepted = await _all(repository.response_candidates, "accepted")
+    if not labelled and not accepted:
+        return "nothing to export: no labelled items and no accepted responses"
+    nlu_file, domain_file = project / nlu_export.REVIEWED_FILE, project / response_export.DOMAIN_FILE
+    # Everything is worked out before anything is written: a file that cannot be read stops the export here.
+    try:
+        plan = nlu_export.plan_export(labelled, nlu_export.existing_examples(project / "data" / "nlu"))
+        writes: dict[Path, str] = {}  # file → its new text
+        if plan.write:
+            kept = nlu_export.read_examples(nlu_file) if nlu_file.exists() else []
+            writes[nlu_file] = nlu_export.render([*kept, *plan.write])
+        responses = response_export.ResponsePlan()
+        if accepted:
+            domain = _read(domain_file) or ""
+            responses = response_export.plan_responses(accepted, domain)
+            if responses.write:
+                writes[domain_file] = response_export.with_responses(domain, responses.write)
+                _check_used(responses.write, domain, project)
+    except yaml.YAMLError as error:
+        raise ValueError(f"nothing exported: a data file is not valid YAML: {error}") from None
+    before = {path: _read(path) for path in writes}  # put back if anything after the first write fails
+    try:
+        for path, text in writes.items():
+            _replace(path, text)
+        if writes and validation is not None:
+            _validate(validation, project, before)
+    except BaseException:  # an interrupted validation too: never leave unvalidated data behind
+        _restore(before)
+        raise
+    report = []
+    if labelled:
+        await repository.finish_export(plan.exported, plan.conflicts, labelled, actor)
+        report.append(
+            f"exported {len(plan.exported)} item(s): {len(plan.write)} new example(s) in "
+            f"{nlu_file.relative_to(project)}, {len(plan.exported) - len(plan.write)} already there"
+        )
+        report += [f"  conflict #{item_id}: {why}" for item_id, why in plan.conflicts.items()]
+    if accepted:
+        moved = await repository.finish_response_export(accepted, actor)
+        report.append(
+            f"exported {len(moved)} accepted response(s): {len(responses.write)} new variation(s) in "
+            f"{response_export.DOMAIN_FILE}, {len(responses.exported) - len(responses.write)} already there"
+        )
+        report += [f"  {name}: {text!r}" for name, text in responses.write]
+        changed = [c for c in accepted if c.id not in moved]
+        report += [
+            f"  #{c.id} was decided again while this export ran: its earlier text is in {response_export.DOMAIN_FILE} "
+            f"({c.response}: {c.accepted_text!r}); remove it by hand if it should not be there"
+            for c in changed
+            if (c.response, c.accepted_text) in responses.write
+        ]
+    if writes:
         report.append("validated: rasa data validate passed" if validation is not None else "not validated")
     return "\n".join(report)
 
 
-def _validate(command: list[str], project: Path, out: Path, before: str | None) -> None:
-    """Run the validation in the project; on failure put the reviewed file back and raise with its output."""
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+Read = TypeVar("Read", bound=_Identified)
+
+
+async def _all(read: Callable[[str, int, int], Awaitable[tuple[list[Read], int]]], state: str) -> list[Read]:
+    """Every record in `state`, a page at a time."""
+    found: list[Read] = []
+    while True:
+        page, _ = await read(state, found[-1].id if found else 0, PAGE)
+        found += page
+        if len(page) < PAGE:
+            return found
+
+
+def _check_used(additions: list[tuple[str, str]], domain: str, project: Path) -> None:
+    """BadRequest when a new response is used by no rule or story in the project's data/."""
+    used: set[str] = set()
+    for path in sorted((project / "data").rglob("*.yml")):
+        used |= response_export.actions_in(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if missing := response_export.unused(additions, domain, used):
+        raise BadRequest(
+            f"nothing exported: {', '.join(missing)} would be a new response that no rule or story in data/ uses, "
+            "so the bot would never say it. Write the rule or story that says when (e.g. data/rules/), then export "
+            "again; or accept the candidate into an existing response"
+        )
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(path.name + ".tmp")
+    written.write_text(text, encoding="utf-8")
+    written.replace(path)
+
+
+def _restore(before: dict[Path, str | None]) -> None:
+    for path, text in before.items():
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            _replace(path, text)
+
+
+def _validate(command: list[str], project: Path, before: dict[Path, str | None]) -> None:
+    """Run the validation in the project; BadRequest with its output when it fails (the caller puts the written
+    files back)."""
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         done = subprocess.run(  # noqa: S603 (the trainer's own command, or the bot env's rasa)
@@ -180,9 +322,7 @@ def _validate(command: list[str], project: Path, out: Path, before: str | None) 
         failed, output = True, str(error)
     if not failed:
         return
-    if before is None:
-        out.unlink()
-    else:
-        out.write_text(before, encoding="utf-8")
     tail = "\n".join(output.splitlines()[-15:])
-    raise BadRequest(f"validation failed, nothing exported ({out.name} is as it was):\n{tail}")
+    names = " and ".join(path.name for path in before)
+    was = "is as it was" if len(before) == 1 else "are as they were"
+    raise BadRequest(f"validation failed, nothing exported ({names} {was}):\n{tail}")

@@ -39,6 +39,8 @@ __all__ = [
     "PresenceBody",
     "QueueInfo",
     "ResolveBody",
+    "ResponseAcceptBody",
+    "ResponseCandidate",
     "ReviewEntity",
     "ReviewFlagBody",
     "ReviewItem",
@@ -540,6 +542,39 @@ class ReviewLabelBody(Body):
     intent: IntentName
     frustration: FrustrationLevel
     entities: list[ReviewEntity] | None = Field(default=None, max_length=20)
+
+
+ResponseState = Literal["proposed", "accepted", "rejected", "exported"]
+RESPONSE_NAME_PATTERN = r"^utter_[a-z0-9_]{1,93}$"  # a Rasa response name, as an accepted candidate's
+RESPONSE_TEXT_MAX = 1000
+
+
+class ResponseCandidate(Record):
+    id: int
+    text: str  # the agent's reply, redacted
+    prompt: str  # the customer message it answered, redacted
+    reaction: str  # the customer's next message, redacted
+    reaction_intent: str | None
+    conversation_id: int
+    agent: str  # who wrote it first
+    worked: int  # how many times it worked
+    state: ResponseState
+    response: str | None  # the trainer's: the response it becomes
+    accepted_text: str | None  # the trainer's: what the bot will say
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    exported_at: datetime | None
+
+
+class ResponseAcceptBody(Body):
+    """POST /api/trainer/responses/{id}/accept: the response it becomes (one of the domain's, as one more
+    variation, or a new utter_ name), and the text as the bot should say it (omitted: the redacted reply)."""
+
+    response: Annotated[str, StringConstraints(pattern=RESPONSE_NAME_PATTERN)]
+    text: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=RESPONSE_TEXT_MAX)] | None
+    ) = None
 
 
 class ReviewFlagBody(Body):

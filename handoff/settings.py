@@ -43,7 +43,7 @@ class Settings:
     wait_alert_seconds: float  # waiting in the queue this long raises the supervisors' alert
     socket_origins: tuple[str, ...] | None  # other origins whose pages may use the socket.io channel; None: same origin
     # The trainers' review inbox (handoff/review.py): which bot turns it takes, and what a label may name.
-    review_inbox: bool  # read what the bot understood of each customer message, for the inbox
+    review_inbox: bool  # collect for the trainers: the review inbox, and agents' replies as response candidates
     review_confidence: float  # a top intent below this confidence is "low_confidence"
     review_margin: float  # the two best intents closer than this are "ambiguous"
     domain_file: Path  # the bot's domain.yml: the intents a trainer's label may name

@@ -1,8 +1,9 @@
-"""Trainer routes (/api/trainer/...): log in, read the review inbox, label or discard its items.
+"""Trainer routes (/api/trainer/...): log in, read the review inbox, label or discard its items; accept or reject
+response candidates (agents' replies that worked).
 
 Trainers are a role of their own: their accounts cannot use the agent console's routes, and agents cannot use
-these. Exporting the labelled items into data/ is a command on the machine that holds the bot's files
-(`python -m handoff.cli review-export`, docs/trainers.md)."""
+these. Exporting the labelled items into data/, and accepted responses into the domain, is a command on the
+machine that holds the bot's files (`python -m handoff.cli review-export`, docs/trainers.md)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from typing import get_args
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import nlu_export, review
+from handoff import nlu_export, response_candidates, review
 from handoff.auth import new_token, token_hash
 from handoff.blueprints.agent import SESSION_TTL
 from handoff.errors import BadRequest, Forbidden
 from handoff.http import body_of, hub_of, logged_in, query_int, signed_in
 from handoff.review_store import PAGE_MAX
-from handoff.schemas import Agent, FrustrationLevel, ReviewLabelBody
+from handoff.schemas import Agent, FrustrationLevel, ResponseAcceptBody, ReviewLabelBody
 
 __all__ = ["bp"]
 
@@ -67,10 +68,18 @@ async def me(request: Request) -> HTTPResponse:
 
 @bp.get("/intents")
 async def intents(request: Request) -> HTTPResponse:
-    """What a label may name: the bot's intents and entities (its domain file), and the frustration levels."""
-    names, entities = nlu_export.domain_names(hub_of(request).settings.domain_file)
+    """What a label may name: the bot's intents and entities (its domain file), and the frustration levels; and
+    the responses an accepted candidate may join."""
+    names = nlu_export.domain_names(hub_of(request).settings.domain_file)
     levels = list(get_args(FrustrationLevel))
-    return json({"intents": sorted(names), "entities": sorted(entities), "frustration_levels": levels})
+    return json(
+        {
+            "intents": sorted(names.intents),
+            "entities": sorted(names.entities),
+            "frustration_levels": levels,
+            "responses": sorted(names.responses),
+        }
+    )
 
 
 @bp.get("/review")
@@ -106,3 +115,44 @@ async def label(request: Request, item_id: int) -> HTTPResponse:
 async def discard(request: Request, item_id: int) -> HTTPResponse:
     discarded = await hub_of(request).repository.discard_review_item(item_id, _actor(request))
     return json({"item": discarded.model_dump(mode="json")})
+
+
+@bp.get("/responses")
+async def candidates(request: Request) -> HTTPResponse:
+    """Response candidates oldest first, after ?after=<id>, in ?state= (default proposed; `all` for every state)."""
+    state = request.args.get("state", "proposed")
+    if state not in (*response_candidates.STATES, "all"):
+        states = ", ".join(response_candidates.STATES)
+        raise BadRequest(f"query parameter state must be one of {states} or all, got {state!r}")
+    limit = query_int(request, "limit", default=PAGE)
+    if not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"query parameter limit must be between 1 and {PAGE_MAX}")
+    found, proposed = await hub_of(request).repository.response_candidates(
+        None if state == "all" else state, query_int(request, "after"), limit
+    )
+    return json({"candidates": [c.model_dump(mode="json") for c in found], "proposed": proposed})
+
+
+@bp.get("/responses/<candidate_id:int>")
+async def candidate(request: Request, candidate_id: int) -> HTTPResponse:
+    found = await hub_of(request).repository.response_candidate(candidate_id)
+    return json({"candidate": found.model_dump(mode="json")})
+
+
+@bp.post("/responses/<candidate_id:int>/accept")
+async def accept(request: Request, candidate_id: int) -> HTTPResponse:
+    body = body_of(request, ResponseAcceptBody)
+    hub = hub_of(request)
+    repository = hub.repository
+    text = body.text if body.text is not None else (await repository.response_candidate(candidate_id)).text
+    response_candidates.check_acceptance(
+        body.response, text, nlu_export.domain_names(hub.settings.domain_file).responses
+    )
+    accepted = await repository.accept_response(candidate_id, body.response, text, _actor(request))
+    return json({"candidate": accepted.model_dump(mode="json")})
+
+
+@bp.post("/responses/<candidate_id:int>/reject")
+async def reject(request: Request, candidate_id: int) -> HTTPResponse:
+    rejected = await hub_of(request).repository.reject_response(candidate_id, _actor(request))
+    return json({"candidate": rejected.model_dump(mode="json")})

@@ -12,7 +12,7 @@ import fake_rasa  # scripts/, on the path (tests/browser/conftest.py)
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PASSWORDS, Console, Hub, eventually, new_page
+from tests.browser.conftest import PASSWORDS, SERVICE_TOKEN, Console, Hub, eventually, new_page
 from tests.browser.test_console import claim
 
 TRAINER = ("tess", "candor-demo-tess")  # handoff/seed/demo.yml
@@ -27,6 +27,9 @@ class Bot:
         self.parsed: dict[str, list[dict[str, Any]]] = {}
 
     def answer(self, path: str, body: Any) -> Any:
+        if path == "/model/parse":  # the customer's reaction to an agent's reply: thanks, calmly
+            thanks = {"name": "thank", "confidence": 0.97}
+            return {"intent": thanks, "intent_ranking": [thanks], "frustration": {"score": 0.05, "level": "none"}}
         if path != "/webhooks/rest/webhook":
             return {}
         unsure = body["message"] in (UNSURE, MARKUP)
@@ -163,3 +166,53 @@ def test_an_agent_flags_a_message_from_the_console_and_cannot_use_the_review_pag
     log_in(tab, hub, "ana", PASSWORDS["ana"])
     expect(tab.locator("#login-error")).to_contain_text("not a trainer account")
     expect(tab.locator("#app")).to_be_hidden()
+
+
+REPLY = 'Ana here: I have reset your line <b onmouseover="document.title=2">now</b>, give it two minutes.'
+
+
+def test_a_trainer_accepts_an_agents_reply_that_worked_as_a_bot_response(
+    bot_hub: Hub, page: tuple[Page, list[str]]
+) -> None:
+    hub, (tab, _) = bot_hub, page
+    sender = f"browser-{uuid.uuid4()}"
+    hub.say(sender, "my line keeps dropping")
+    escalation = {"reason": "customer_requested_human", "summary": "line drops", "frustration": []}
+    bot = {"X-Candor-Service-Token": SERVICE_TOKEN}
+    assert hub.client.post(f"/api/bot/conversations/{sender}/escalate", json=escalation, headers=bot).status_code == 200
+    ana = hub.client.post("/api/agent/login", json={"username": "ana", "password": PASSWORDS["ana"]}).json()["token"]
+    agent = {"Authorization": f"Bearer {ana}"}
+    conversation = f"/api/agent/conversations/{hub.conversation_id(sender, ana)}"
+    assert hub.client.post(f"{conversation}/claim", headers=agent).status_code == 200
+    assert hub.client.post(f"{conversation}/messages", json={"text": REPLY}, headers=agent).status_code == 201
+    hub.say(sender, "thanks, that did it")
+    assert hub.client.post(f"{conversation}/resolve", json={"reason": "fixed"}, headers=agent).status_code == 200
+    token = trainer_token(hub)
+    eventually(lambda: hub.api("/api/trainer/responses", token)["candidates"], what="a response candidate")
+
+    log_in(tab, hub, *TRAINER)
+    tab.get_by_role("button", name="Agent replies").click()
+    expect(tab.get_by_role("heading", name="Agent replies that worked")).to_be_visible()
+    redacted = REPLY.replace("Ana", "[name]")
+    expect(tab.locator("#reply")).to_have_text(redacted)  # markup shows as the text it is
+    expect(tab.locator("#prompt")).to_have_text("my line keeps dropping")
+    expect(tab.locator("#reaction")).to_have_text("thanks, that did it")
+    expect(tab.locator("#candidate-facts")).to_contain_text("thank")
+    assert tab.locator("#reply b, #items b").count() == 0
+
+    # As it stands it still names the agent: refused, with why. Rewritten as the bot should say it: accepted.
+    tab.get_by_label("Use it as the bot's response").fill("utter_thank")
+    tab.get_by_role("button", name="Accept").click()
+    expect(tab.locator("#accept-notice")).to_contain_text("[name] is a redaction placeholder")
+    said = "I have reset your line now. Give it two minutes."
+    tab.get_by_label("What the bot will say").fill(said)
+    tab.get_by_role("button", name="Accept").click()
+    expect(tab.locator("#accept-notice")).to_contain_text("Accepted as utter_thank")
+    [accepted] = hub.api("/api/trainer/responses", token, state="accepted")["candidates"]
+    assert (accepted["response"], accepted["accepted_text"], accepted["decided_by"]) == (
+        "utter_thank",
+        said,
+        "trainer:tess",
+    )
+    expect(tab.locator("#items .item")).to_have_count(0)  # none proposed any more
+    assert tab.title() == "Candor review inbox"

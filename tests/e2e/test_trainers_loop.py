@@ -1,7 +1,8 @@
 """The trainers' loop, end to end on the real system (docs/trainers.md): a message the bot misunderstands reaches the
-review inbox; a trainer labels it; the export writes it into the bot's data and `rasa data validate` passes; a
-candidate is trained and compared with the serving model (the report); promotion makes the running Rasa server
-understand the message; rollback brings the old model back.
+review inbox; a trainer labels it; an agent's reply that the customer thanked for becomes a response candidate,
+which the trainer accepts; the export writes both into the bot's data and domain and `rasa data validate` passes; a
+candidate model is trained and compared with the serving model (the report); promotion makes the running Rasa
+server understand the message and have the accepted response; rollback brings the old model back.
 
 It works on a copy of the bot's project (its own data/ and models/), so the repository is untouched, and trains
 both models there with the same inputs but the one reviewed example: the comparison is like for like wherever it
@@ -31,6 +32,9 @@ MISUNDERSTOOD = "vão me dar algum desconto por isto?"  # Portuguese: "will I ge
 LABEL = "ask_compensation"
 TRAINER = {"username": "tess", "password": "candor-demo-tess"}  # handoff/seed/demo.yml
 AGENT = {"username": "e2e-rita", "password": "e2e-password-rita"}  # tests/e2e/conftest.py
+REPLY = "I checked your account: the outage credit goes onto your next bill by itself, nothing to do on your side."
+THANKED = "thank you, that's all I needed"
+ACCEPTED = "The outage credit goes onto your next bill by itself; there is nothing to do on your side."
 
 
 def parse(stack: Stack, text: str) -> dict[str, Any]:
@@ -38,6 +42,14 @@ def parse(stack: Stack, text: str) -> dict[str, Any]:
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
+
+
+def served_responses(stack: Stack) -> dict[str, Any]:
+    """The responses of the model the Rasa server serves (its domain API)."""
+    response = httpx.get(f"{stack.rasa_url}/domain", headers={"Accept": "application/json"}, timeout=60)
+    response.raise_for_status()
+    responses: dict[str, Any] = response.json()["responses"]
+    return responses
 
 
 def load_model(stack: Stack, model: Path) -> None:
@@ -135,7 +147,41 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
     item = flag.json()["review_item"]
     assert item["intent"] == parse(stack, MISUNDERSTOOD)["intent"]["name"]  # what the bot made of it
 
-    # The trainer labels it; the export writes it into the copy's data and validates it.
+    # The customer asks for a person; Rita's reply gets a thank-you (the real NLU reads it), she resolves: her reply
+    # is proposed as a response, redacted, and the trainer accepts it in the bot's own words.
+    said = hub.post(
+        "/webhooks/rest/webhook",
+        json={"sender": sender, "message": "I want to talk to a person", "metadata": metadata},
+    )
+    assert said.status_code == 200, said.text
+    wait_for(
+        lambda: any(
+            q["conversation_id"] == conversation_id for q in hub.get("/api/agent/queue", headers=rita).json()["mine"]
+        ),
+        "the conversation with Rita",
+    )
+    agent_path = f"/api/agent/conversations/{conversation_id}"
+    assert hub.post(f"{agent_path}/messages", json={"text": REPLY}, headers=rita).status_code == 201
+    thanked = hub.post("/webhooks/rest/webhook", json={"sender": sender, "message": THANKED, "metadata": metadata})
+    assert thanked.status_code == 200, thanked.text
+    assert hub.post(f"{agent_path}/resolve", json={"reason": "credit explained"}, headers=rita).status_code == 200
+
+    def proposed() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = hub.get("/api/trainer/responses", headers=tess).json()["candidates"]
+        return [c for c in found if c["conversation_id"] == conversation_id]
+
+    [candidate] = wait_for(proposed, "Rita's reply as a response candidate")
+    assert candidate["text"] == REPLY and candidate["reaction"] == THANKED
+    assert candidate["reaction_intent"] == parse(stack, THANKED)["intent"]["name"]
+    accepted = hub.post(
+        f"/api/trainer/responses/{candidate['id']}/accept",
+        json={"response": "utter_thank", "text": ACCEPTED},
+        headers=tess,
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    # The trainer labels the message; the export writes it into the copy's data, the response into its domain, and
+    # validates them.
     labelled = hub.post(
         f"/api/trainer/review/{item['id']}/label", json={"intent": LABEL, "frustration": "low"}, headers=tess
     )
@@ -152,6 +198,8 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
     assert reviewed["nlu"] == [
         {"intent": LABEL, "metadata": {"frustration": "low"}, "examples": f"- {MISUNDERSTOOD}\n"}
     ]
+    assert "1 new variation(s) in domain.yml" in exported.stdout
+    assert {"text": ACCEPTED} in yaml.safe_load((project / "domain.yml").read_text())["responses"]["utter_thank"]
 
     # Retrain and compare: the candidate, the side-by-side report, the gate.
     retrained = run(
@@ -189,11 +237,13 @@ def test_a_misunderstood_message_is_reviewed_retrained_promoted_and_rolled_back(
     assert promoted.returncode == 0, promoted.stderr
     assert f"the Rasa server at {stack.rasa_url} now serves {candidate.name}" in promoted.stdout
     assert parse(stack, MISUNDERSTOOD)["intent"]["name"] == LABEL
+    assert {"text": ACCEPTED} in served_responses(stack)["utter_thank"]
     rolled = run(
         [bot_python, models_script, "--models", str(project / "models"), "rollback", "--rasa-url", stack.rasa_url], ROOT
     )
     assert rolled.returncode == 0, rolled.stderr
     assert parse(stack, MISUNDERSTOOD)["intent"]["name"] != LABEL
+    assert {"text": ACCEPTED} not in served_responses(stack)["utter_thank"]
     registry = json.loads((project / "models" / "serving.json").read_text())
     assert registry["serving"] == base.name
     assert [e["action"] for e in registry["history"]] == ["adopt", "promote", "rollback"]

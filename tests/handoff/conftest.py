@@ -95,7 +95,7 @@ def free_port() -> int:
 
 @dataclass
 class FakeRasa:
-    """Answers Rasa's REST webhook and tracker-events API on loopback, and records every call.
+    """Answers Rasa's REST webhook, tracker-events and parse API on loopback, and records every call.
 
     mode: "ok" (echo), "error" (HTTP 500), "slow" (answers after `delay` seconds), "empty" (200 with no
     message: what Rasa's REST channel answers when the action server fails).
@@ -165,6 +165,8 @@ class FakeRasa:
             ]
         if path.startswith("/conversations/") and path.endswith("/tracker/events"):
             return 200, {"sender_id": path.split("/")[2], "events": body}
+        if path == "/model/parse":  # the NLU alone: no tracker changes
+            return 200, self.parse(body["text"], {})
         return 404, {"error": "not found"}
 
 

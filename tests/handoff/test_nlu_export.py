@@ -92,7 +92,8 @@ def test_the_written_file_is_rasa_nlu_data_that_reads_back_the_same(tmp_path: Pa
 def test_the_projects_data_and_domain_read_as_the_bot_has_them() -> None:
     known = nlu_export.existing_examples(ROOT / "data" / "nlu")
     assert known[normalised("Stop sounding sorry and just talk to me like a person")] == {"request_human"}
-    intents, entities = nlu_export.domain_names(ROOT / "domain.yml")
+    intents, entities, responses = nlu_export.domain_names(ROOT / "domain.yml")
     assert {"request_human", "stop_apologizing", "bot_challenge"} <= intents and "order_id" in entities
+    assert {"utter_greet", "utter_thank"} <= responses and not responses & intents
     frustrated = [e for e in read_examples(ROOT / "data" / "nlu" / "frustration.yml") if e.frustration == "high"]
     assert frustrated and all(e.intent for e in frustrated)

@@ -133,7 +133,7 @@ async def call(hub: Any, method: str, path: str, status: int = 200, **given: Any
     return response.json() if response.headers["content-type"].startswith("application/json") else response.text
 
 
-async def test_every_route_answers_as_described(hub: Any) -> None:
+async def test_every_route_answers_as_described(hub: Any, fake_rasa: Any) -> None:
     described = await watch(hub)
     bot = hub.bot_headers
     for path in ("/health", "/openapi.json", "/", "/console", "/review", "/assets/socket.io.min.js", "/webhooks/rest/"):
@@ -208,16 +208,28 @@ async def test_every_route_answers_as_described(hub: Any) -> None:
     label = {"intent": "report_problem", "frustration": "low"}
     await call(hub, "POST", f"/api/trainer/review/{first['id']}/label", json=label, headers=tess)
     await call(hub, "POST", f"/api/trainer/review/{second['id']}/discard", headers=tess)
-    await call(hub, "POST", "/api/trainer/logout", headers=tess)
     await call(hub, "POST", f"{conversation}/transfer", json={"to_agent": "ben", "note": "billing"}, headers=ana)
     handed = await call(hub, "POST", f"{conversation}/handback", json={"note": "fixed"}, headers=ben)
     assert handed["rasa_notified"] is True
 
     # Another conversation is resolved; supervisors read the audit trail.
-    _, other = await hub.queued_conversation()
+    other_sender, other = await hub.queued_conversation()
     await call(hub, "POST", f"/api/agent/conversations/{other}/claim", headers=ana)
+    fix = {"text": "I have reset your line; give the router two minutes."}
+    await call(hub, "POST", f"/api/agent/conversations/{other}/messages", 201, json=fix, headers=ana)
+    fake_rasa.understood["thanks, it works"] = {"intent_ranking": [{"name": "thank", "confidence": 0.98}]}
+    await hub.say(other_sender, "thanks, it works")
     await call(hub, "POST", f"/api/agent/conversations/{other}/resolve", json={"reason": "fixed"}, headers=ana)
     assert (await call(hub, "GET", "/api/agent/audit", headers=ben))["entries"]
+
+    # The reply that worked is a response candidate: the trainer accepts it, then takes that back.
+    await hub.core.finish_background(timeout=5)
+    [candidate] = (await call(hub, "GET", "/api/trainer/responses", headers=tess))["candidates"]
+    path = f"/api/trainer/responses/{candidate['id']}"
+    await call(hub, "GET", path, headers=tess)
+    await call(hub, "POST", f"{path}/accept", json={"response": "utter_line_reset"}, headers=tess)
+    await call(hub, "POST", f"{path}/reject", headers=tess)
+    await call(hub, "POST", "/api/trainer/logout", headers=tess)
 
     # The directory: customers and incidents.
     await call(hub, "GET", "/api/agent/customers/C-1001", headers=ana)

@@ -1,6 +1,6 @@
-"""`python -m handoff.cli review-...`: a trainer labels from the shell and exports into a copy of the bot's project,
-which the real `rasa data validate` (the bot environment's) checks; a failed validation leaves everything as it
-was."""
+"""`python -m handoff.cli review-...` and `response-...`: a trainer labels items and accepts response candidates from
+the shell, and exports into a copy of the bot's project, which the real `rasa data validate` (the bot environment's)
+checks; a failed validation leaves everything as it was."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import yaml
 
 from handoff.settings import ROOT
 from tests.handoff.conftest import SERVICE_TOKEN
+from tests.handoff.test_response_candidates import FIX, THANKS, with_ana
 from tests.handoff.test_review import UNSURE, inbox, settled
 
 
@@ -100,7 +101,7 @@ async def test_a_trainer_labels_and_exports_from_the_shell_into_validated_data(
         f"#{dropped['id']}": "[discarded]",
     }
     again = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
-    assert again.stdout.strip() == "nothing to export: no labelled items"
+    assert again.stdout.strip() == "nothing to export: no labelled items and no accepted responses"
 
     # A conflict relabelled to the intent the data has is exported as already there: no duplicate is written.
     label(hub, taken["id"], "request_human", "medium")
@@ -164,3 +165,91 @@ async def test_the_shell_refuses_what_the_page_refuses(hub: Any, fake_rasa: Any)
     assert bad_entity.returncode == 1 and "--entity must be START:END:NAME" in bad_entity.stderr
     missing = cli(hub, "review-show", "424242")
     assert missing.returncode == 1 and "no review item 424242" in missing.stderr
+
+
+async def test_accepted_responses_go_into_the_domain_as_variations_validated(
+    hub: Any, fake_rasa: Any, tmp_path: Path
+) -> None:
+    fake_rasa.understood["thanks!"] = THANKS
+    other = "You are welcome, Marta. The line should hold now; write here if it drops again."
+    await with_ana(hub, [("customer", "hello?"), ("agent", FIX), ("customer", "thanks!")])
+    await with_ana(hub, [("customer", "all good now"), ("agent", other), ("customer", "thanks!")])
+    listed = cli(hub, "response-list")
+    assert listed.returncode == 0, listed.stderr
+    fix, welcome = (line.split()[0][1:] for line in listed.stdout.splitlines()[:2])
+    assert "(2 proposed in all)" in listed.stdout
+    shown = cli(hub, "response-show", fix)
+    assert "  > agent: [name], I have reset your line" in shown.stdout and "customer: thanks!  (thank)" in shown.stdout
+
+    def accept(candidate: str, response: str, *text: str) -> subprocess.CompletedProcess[str]:
+        return cli(hub, "response-accept", candidate, "--response", response, *text, "--trainer", "tess")
+
+    kept = accept(welcome, "utter_thank")  # the redacted reply still says [name]
+    assert kept.returncode == 1 and "[name] is a redaction placeholder" in kept.stderr
+    thanks = "You're welcome. The line should hold now; write here if it drops again."
+    assert accept(welcome, "utter_thank", "--text", thanks).returncode == 0
+    reset = "I've reset your line from our side. Give the router two minutes and it should hold."
+    assert accept(fix, "utter_line_reset", "--text", reset).returncode == 0
+
+    # A new response that no rule or story uses is refused (the bot would never say it): nothing changes.
+    bot = project(tmp_path)
+    domain = (bot / "domain.yml").read_text()
+    failed = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
+    assert failed.returncode == 1
+    assert "utter_line_reset would be a new response that no rule or story in data/ uses" in failed.stderr
+    assert (bot / "domain.yml").read_text() == domain
+
+    # With the rule that says when to use it, both go in: one more variation of utter_thank, and the new response.
+    rules = bot / "data" / "rules" / "line_reset.yml"
+    rules.write_text(
+        'version: "3.1"\nrules:\n  - rule: line reset\n    steps:\n      - intent: ask_status\n'
+        "      - action: utter_line_reset\n"
+    )
+    # A failed validation puts the domain back, and the candidates stay accepted.
+    invalid = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--validate-command", "false")
+    assert invalid.returncode == 1 and "(domain.yml is as it was)" in invalid.stderr
+    assert (bot / "domain.yml").read_text() == domain
+    assert len(cli(hub, "response-list", "--state", "accepted").stdout.splitlines()) == 3  # two, and the count
+    exported = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert "exported 2 accepted response(s): 2 new variation(s) in domain.yml" in exported.stdout
+    assert "validated: rasa data validate passed" in exported.stdout
+    responses = yaml.safe_load((bot / "domain.yml").read_text())["responses"]
+    assert responses["utter_thank"] == [{"text": "You're welcome. Anything else I can check?"}, {"text": thanks}]
+    assert responses["utter_line_reset"] == [{"text": reset}]
+    added = set((bot / "domain.yml").read_text().splitlines()) - set(domain.splitlines())
+    assert len(added) == 3 and set(domain.splitlines()) <= set((bot / "domain.yml").read_text().splitlines())
+    assert "[exported]" in cli(hub, "response-show", fix).stdout
+    rejected = cli(hub, "response-reject", fix, "--trainer", "tess")
+    assert rejected.returncode == 1 and "it is in the domain already" in rejected.stderr
+    again = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess")
+    assert again.stdout.strip() == "nothing to export: no labelled items and no accepted responses"
+
+
+async def test_an_export_that_fails_leaves_both_files_and_every_state_as_they_were(
+    hub: Any, fake_rasa: Any, tmp_path: Path
+) -> None:
+    [item] = await items_for(hub, fake_rasa, ["any news on my engineer?"])
+    label(hub, item["id"], "ask_status", "none")
+    fake_rasa.understood["thanks!"] = THANKS
+    await with_ana(hub, [("customer", "hello?"), ("agent", FIX), ("customer", "thanks!")])
+    candidate = cli(hub, "response-list").stdout.split()[0][1:]
+    said = "I've reset your line from our side. Give the router two minutes and it should hold."
+    accepted = cli(hub, "response-accept", candidate, "--response", "utter_thank", "--text", said, "--trainer", "tess")
+    assert accepted.returncode == 0, accepted.stderr
+    bot = project(tmp_path)
+    domain, reviewed = (bot / "domain.yml").read_text(), bot / "data" / "nlu" / "reviewed.yml"
+
+    failed = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--validate-command", "false")
+    assert failed.returncode == 1
+    assert "nothing exported (reviewed.yml and domain.yml are as they were)" in failed.stderr
+    assert not reviewed.exists() and (bot / "domain.yml").read_text() == domain
+
+    # A data file that is not YAML stops the export before it writes anything.
+    (bot / "data" / "rules" / "broken.yml").write_text("rules: [\n")
+    broken = cli(hub, "review-export", "--project", str(bot), "--trainer", "tess", "--no-validate")
+    assert broken.returncode == 1 and "a data file is not valid YAML" in broken.stderr
+    assert not reviewed.exists() and (bot / "domain.yml").read_text() == domain
+    assert f"#{item['id']} [labelled]" in cli(hub, "review-list", "--state", "labelled").stdout
+    assert f"#{candidate} [accepted]" in cli(hub, "response-list", "--state", "accepted").stdout
+    assert cli(hub, "response-list", "--state", "bogus").returncode == 2  # argparse: not a state
