@@ -43,6 +43,17 @@ def _actor(request: Request) -> str:
     return f"trainer:{trainer.username}"
 
 
+def _page(request: Request, states: tuple[str, ...], default: str) -> tuple[str | None, int, int]:
+    """A list route's ?state= (one of `states`, or `all`: None), ?after=<id> and ?limit=."""
+    state = request.args.get("state", default)
+    if state not in (*states, "all"):
+        raise BadRequest(f"query parameter state must be one of {', '.join(states)} or all, got {state!r}")
+    limit = query_int(request, "limit", default=PAGE)
+    if not 1 <= limit <= PAGE_MAX:
+        raise BadRequest(f"query parameter limit must be between 1 and {PAGE_MAX}")
+    return None if state == "all" else state, query_int(request, "after"), limit
+
+
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
     trainer = await logged_in(request, "trainer")
@@ -85,15 +96,7 @@ async def intents(request: Request) -> HTTPResponse:
 @bp.get("/review")
 async def inbox(request: Request) -> HTTPResponse:
     """Items oldest first, after ?after=<id>, in ?state= (default open; `all` for every state)."""
-    state = request.args.get("state", "open")
-    if state not in (*review.STATES, "all"):
-        raise BadRequest(f"query parameter state must be one of {', '.join(review.STATES)} or all, got {state!r}")
-    limit = query_int(request, "limit", default=PAGE)
-    if not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"query parameter limit must be between 1 and {PAGE_MAX}")
-    items, open_count = await hub_of(request).repository.review_items(
-        None if state == "all" else state, query_int(request, "after"), limit
-    )
+    items, open_count = await hub_of(request).repository.review_items(*_page(request, review.STATES, "open"))
     return json({"items": [i.model_dump(mode="json") for i in items], "open": open_count})
 
 
@@ -120,16 +123,8 @@ async def discard(request: Request, item_id: int) -> HTTPResponse:
 @bp.get("/responses")
 async def candidates(request: Request) -> HTTPResponse:
     """Response candidates oldest first, after ?after=<id>, in ?state= (default proposed; `all` for every state)."""
-    state = request.args.get("state", "proposed")
-    if state not in (*response_candidates.STATES, "all"):
-        states = ", ".join(response_candidates.STATES)
-        raise BadRequest(f"query parameter state must be one of {states} or all, got {state!r}")
-    limit = query_int(request, "limit", default=PAGE)
-    if not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"query parameter limit must be between 1 and {PAGE_MAX}")
-    found, proposed = await hub_of(request).repository.response_candidates(
-        None if state == "all" else state, query_int(request, "after"), limit
-    )
+    page = _page(request, response_candidates.STATES, "proposed")
+    found, proposed = await hub_of(request).repository.response_candidates(*page)
     return json({"candidates": [c.model_dump(mode="json") for c in found], "proposed": proposed})
 
 
