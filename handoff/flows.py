@@ -44,6 +44,7 @@ __all__ = [
     "answer_compensation",
     "bot_context",
     "chat_messages",
+    "claim",
     "customer_message",
     "escalate",
     "handback",
@@ -305,7 +306,7 @@ async def _ask_bot(
             summary=f"The automated assistant did not answer ({error.message}). Last customer message: {body.message}",
         )
         await hub.repository.escalate(conversation.id, escalation, actor="hub")
-        await route(hub)
+        await route(hub, told_otherwise=conversation.id)  # the notice below is the customer's news
         notice = f"{BOT_UNAVAILABLE} {await notice_for(hub, conversation.id)}"
         stored = await hub.repository.add_messages(conversation.id, "system", [(notice, {})])
         return [to_channel(m, body.sender) for m in stored], None
@@ -397,19 +398,34 @@ async def bot_context(hub: Hub, sender: str) -> dict[str, Any]:
     }
 
 
-async def route(hub: Hub) -> None:
+async def route(hub: Hub, told_otherwise: int | None = None) -> None:
     """Give waiting conversations to available agents (handoff/routing.py), when the hub assigns them
-    (CANDOR_ASSIGNMENT=auto). Called after anything that may let someone take one: an escalation, an agent
-    coming online, freeing a place, a transfer to a team. A failure is logged and leaves them queued: the
-    next call tries again."""
+    (CANDOR_ASSIGNMENT=auto), and tell each customer who has theirs now. Called after anything that may let
+    someone take one: an escalation, an agent coming online, freeing a place, a transfer to a team.
+    `told_otherwise`: a conversation whose customer hears it another way (the escalation's answer, which the bot
+    says). A failure is logged and leaves them queued: the next call tries again."""
     if hub.settings.assignment != "auto":
         return
     try:
         skills_for = timedelta(seconds=hub.settings.skills_wait)
         for conversation_id, agent in await hub.repository.assign_waiting(skills_for):
             logger.info("conversation %s assigned to %s", conversation_id, agent.username)
+            if conversation_id != told_otherwise:
+                await _tell_who_has_it(hub, conversation_id, agent)
     except Exception:  # the request that triggered routing has succeeded; routing must not undo that
         logger.exception("routing failed; waiting conversations stay queued")
+
+
+async def claim(hub: Hub, conversation_id: int, agent: Agent) -> dict[str, Any]:
+    """POST /api/agent/conversations/{id}/claim: the agent takes a waiting conversation, and its customer is told
+    who has it (until then their widget said their place in the queue)."""
+    conversation = await hub.repository.claim(conversation_id, agent)
+    await _tell_who_has_it(hub, conversation_id, agent)
+    return {"conversation": conversation.model_dump(mode="json")}
+
+
+async def _tell_who_has_it(hub: Hub, conversation_id: int, agent: Agent) -> None:
+    await hub.repository.add_messages(conversation_id, "system", [(_WITH_AGENT.format(agent=agent.display_name), {})])
 
 
 async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any]:
@@ -417,7 +433,7 @@ async def escalate(hub: Hub, sender: str, body: EscalationBody) -> dict[str, Any
     conversation = await _conversation_for(hub, sender)
     escalation, created = await hub.repository.escalate(conversation.id, body, actor="bot")
     if created:
-        await route(hub)
+        await route(hub, told_otherwise=conversation.id)  # the bot says who has it (the notice below)
         escalation = await hub.repository.open_escalation(conversation.id) or escalation
     if escalation.state == "queued":
         info, when = await _queue_info(hub, conversation.id)

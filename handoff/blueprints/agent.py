@@ -93,8 +93,7 @@ async def queue(request: Request) -> HTTPResponse:
 
 @bp.post("/conversations/<conversation_id:int>/claim")
 async def claim(request: Request, conversation_id: int) -> HTTPResponse:
-    conversation = await hub_of(request).repository.claim(conversation_id, _agent(request))
-    return json({"conversation": conversation.model_dump(mode="json")})
+    return json(await flows.claim(hub_of(request), conversation_id, _agent(request)))
 
 
 @bp.get("/conversations/<conversation_id:int>")

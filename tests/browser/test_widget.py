@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import fake_rasa  # scripts/, on the path (tests/browser/conftest.py)
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -204,3 +207,45 @@ def test_a_message_typed_while_unreachable_survives_a_reload_and_goes_once(
     page.reload()
     expect(page.locator(".msg.customer", has_text="anyone")).to_have_count(1)
     expect(page.locator(".msg.customer .note")).to_have_count(0)  # remembered as sent
+
+
+def test_the_queue_place_and_expected_wait_show_and_move_up(
+    start_hub: Callable[..., Hub], widget: Callable[[Hub], Chat]
+) -> None:
+    hub = start_hub(CANDOR_SWEEP_INTERVAL="1")  # claim mode: an agent online takes conversations by hand
+    ana = agent_token(hub)  # online now: the widget can say a place and a wait
+    first, second = widget(hub), widget(hub)
+    first.say("my internet has been down since this morning")
+    expect(first.page.locator("#status")).to_have_text(re.compile(r"^Waiting for a person: number 1, about \d+ min$"))
+    second.say("my TV has no signal")
+    expect(second.page.locator("#status")).to_have_text(re.compile(r"^Waiting for a person: number 2, about \d+ min$"))
+
+    # The first is taken: the second customer is told they moved up, without sending anything.
+    conversation_id = hub.conversation_id(sender_of(first), ana)
+    claimed = hub.client.post(
+        f"/api/agent/conversations/{conversation_id}/claim", headers={"Authorization": f"Bearer {ana}"}
+    )
+    assert claimed.status_code == 200, claimed.text
+    expect(first.page.locator("#status")).to_have_text("With a person")
+    expect(second.page.locator("#status")).to_have_text(re.compile(r"^Waiting for a person: number 1, about \d+ min$"))
+
+
+def test_the_bot_is_shown_typing_until_it_answers(start_hub: Callable[..., Hub], widget: Callable[[Hub], Chat]) -> None:
+    def slow_bot(path: str, body: Any) -> Any:
+        if path != "/webhooks/rest/webhook":
+            return {}
+        time.sleep(2)  # long enough to see, well inside the hub's Rasa timeout below
+        return [{"recipient_id": body["sender"], "text": "The Lisbon outage is being fixed."}]
+
+    server = fake_rasa.serve(slow_bot)
+    try:
+        hub = start_hub(CANDOR_RASA_URL=fake_rasa.url_of(server), CANDOR_RASA_TIMEOUT="10")
+        chat = widget(hub)
+        chat.say("is the outage fixed?")
+        expect(chat.page.locator("#typing")).to_be_visible()
+        expect(chat.page.locator("#typing")).to_contain_text("Typing…")
+        expect(chat.page.locator(".msg.bot:visible", has_text="The Lisbon outage is being fixed.")).to_have_count(1)
+        expect(chat.page.locator("#typing")).to_be_hidden()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -146,7 +146,9 @@ async def test_only_the_assigned_agent_may_talk(hub: Any) -> None:
     assert response.status_code == 409 and "not assigned to you" in response.json()["error"]
     for body in [{}, {"text": ""}, {"text": 5}, {"text": "x" * 4001}]:
         assert (await hub.client.post(path, headers=ana, json=body)).status_code == 400
-    assert [m.role for m in await hub.repository.messages(conversation_id)] == ["customer", "bot", "bot"]
+    messages = await hub.repository.messages(conversation_id)
+    assert [m.role for m in messages] == ["customer", "bot", "bot", "system"]  # nothing but the claim's notice
+    assert messages[-1].text == "Ana from the team has this conversation now."  # the customer learns who has it
 
 
 async def test_handoff_packet(hub: Any) -> None:

@@ -103,8 +103,8 @@ async def test_an_agents_messages_are_pushed_with_who_is_talking(hub: Any, clien
         f"/api/agent/conversations/{conversation.id}/messages", headers=ana, json={"text": "Hi, Ana here."}
     )
     assert sent.status_code == 201, sent.text
-    said = await webchat.wait_for("bot_uttered", 3)  # pushed: the customer sent nothing since
-    assert said[2] == {"text": "Ana: Hi, Ana here."}
+    said = await webchat.wait_for("bot_uttered", 4)  # pushed: the customer sent nothing since
+    assert said[2:] == [{"text": "Ana from the team has this conversation now."}, {"text": "Ana: Hi, Ana here."}]
 
     await webchat.say(session_id, "thanks, still down", **signed_in())
     for _ in range(100):
@@ -115,7 +115,7 @@ async def test_an_agents_messages_are_pushed_with_who_is_talking(hub: Any, clien
     else:
         pytest.fail("the customer's message did not reach the agent")
     assert fake_rasa.messages() == ["my internet is down"]  # never the bot while a person is in charge
-    await webchat.quiet("bot_uttered", 3)
+    await webchat.quiet("bot_uttered", 4)
 
 
 async def test_a_rich_client_resumes_after_a_drop_without_loss_or_duplicates(hub: Any, client: Any) -> None:
@@ -137,13 +137,14 @@ async def test_a_rich_client_resumes_after_a_drop_without_loss_or_duplicates(hub
     again = await client()
     await again.session(session_id=sender, rich=True, customer_token=token, after=before[-1]["id"])
     assert (await again.wait_for("candor_state", 1))[0]["state"] == "agent"  # told where it stands at once
-    missed = await again.wait_for("bot_uttered", 2)
+    missed = await again.wait_for("bot_uttered", 3)
     assert [(m["custom"]["from"], m["text"]) for m in missed] == [
+        ("system", "Ana from the team has this conversation now."),
         ("agent", "First, while you were away."),
         ("agent", "Second."),
     ]
-    assert missed[0]["custom"]["agent"] == "Ana" and missed[0]["id"] < missed[1]["id"]
-    await again.quiet("bot_uttered", 2)
+    assert missed[1]["custom"]["agent"] == "Ana" and missed[0]["id"] < missed[1]["id"] < missed[2]["id"]
+    await again.quiet("bot_uttered", 3)
 
 
 async def test_a_plain_client_reconnecting_gets_only_agent_messages_it_was_never_sent(hub: Any, client: Any) -> None:
