@@ -114,10 +114,19 @@ def check_store(database: Path, senders: list[str]) -> None:
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         roles = dict(db.execute("SELECT role, COUNT(*) FROM messages GROUP BY role").fetchall())
-        assert roles == {"customer": 2 * WRITERS, "bot": 2 * WRITERS, "agent": WRITERS}
+        # Each claim won told its customer who has the conversation: one system notice each.
+        assert roles == {"customer": 2 * WRITERS, "bot": 2 * WRITERS, "agent": WRITERS, "system": WRITERS}
+        notices = db.execute(
+            "SELECT c.sender, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE m.role = 'system'"
+        ).fetchall()
+        assert sorted(sender for sender, _ in notices) == sorted(senders)
+        assert {text for _, text in notices} <= {
+            f"{n} from the team has this conversation now." for n in ("Ana", "Ben")
+        }
         written = db.execute(
             "SELECT c.sender, m.role, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE m.role != 'bot'"
+            "WHERE m.role NOT IN ('bot', 'system')"
         ).fetchall()
         expected = [(s, "customer", f"{when} {s}") for s in senders for when in ("first", "second")]
         expected += [(s, "agent", f"agent {s}") for s in senders]
