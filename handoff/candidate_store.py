@@ -5,8 +5,6 @@ stored (response_candidates.check_acceptance)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,27 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff import models, response_candidates
 from handoff.errors import Conflict, NotFound
-from handoff.review_store import PAGE_MAX
 from handoff.schemas import ResponseCandidate
+from handoff.store_part import PAGE_MAX, StorePart
 
 __all__ = ["CandidateStore"]
 
 
-class _Store(Protocol):
-    def _sessions(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    @staticmethod
-    def _audit(session: AsyncSession, actor: str, action: str, conversation_id: int | None, **detail: Any) -> None: ...
-
-
 def _candidate(row: models.ResponseCandidate) -> ResponseCandidate:
-    return ResponseCandidate.model_validate({column: getattr(row, column) for column in ResponseCandidate.model_fields})
+    return ResponseCandidate.model_validate(row, from_attributes=True)
 
 
 class CandidateStore:
-    async def propose_response(self: _Store, proposal: response_candidates.Proposal) -> ResponseCandidate:
+    async def propose_response(self: StorePart, proposal: response_candidates.Proposal) -> ResponseCandidate:
         """A new candidate for the reply, or one more time an existing one worked (the same redacted text, as
         key_of compares it; the reply that created it is not counted again)."""
         key = response_candidates.key_of(proposal.text)
@@ -72,7 +61,7 @@ class CandidateStore:
         raise AssertionError("unreachable")
 
     async def response_candidates(
-        self: _Store, state: str | None, after: int, limit: int
+        self: StorePart, state: str | None, after: int, limit: int
     ) -> tuple[list[ResponseCandidate], int]:
         """Candidates with id > after (in `state`, or all), oldest first, at most `limit`; and how many are
         proposed."""
@@ -89,7 +78,7 @@ class CandidateStore:
             )
             return found, int(proposed or 0)
 
-    async def response_candidate(self: _Store, candidate_id: int) -> ResponseCandidate:
+    async def response_candidate(self: StorePart, candidate_id: int) -> ResponseCandidate:
         async with self._sessions() as session:
             row = await session.get(models.ResponseCandidate, candidate_id)
             if row is None:
@@ -97,13 +86,13 @@ class CandidateStore:
             return _candidate(row)
 
     async def accept_response(
-        self: _Store, candidate_id: int, response: str, text: str | None, actor: str
+        self: StorePart, candidate_id: int, response: str, text: str, actor: str
     ) -> ResponseCandidate:
-        """The trainer's decision: the candidate becomes `text` (default: the redacted reply) in `response`.
-        The caller has checked both (response_candidates.check_acceptance)."""
+        """The trainer's decision: the candidate becomes `text` in `response`. The caller has checked both
+        (response_flows.accept)."""
         async with self._transaction() as session:
             row = await _decidable(session, candidate_id)
-            row.state, row.response, row.accepted_text = "accepted", response, text or row.text
+            row.state, row.response, row.accepted_text = "accepted", response, text
             row.decided_by, row.decided_at = actor, models.utcnow()
             self._audit(
                 session, actor, "response_accepted", row.conversation_id, candidate=candidate_id, response=response
@@ -111,7 +100,7 @@ class CandidateStore:
             await session.flush()
             return _candidate(row)
 
-    async def reject_response(self: _Store, candidate_id: int, actor: str) -> ResponseCandidate:
+    async def reject_response(self: StorePart, candidate_id: int, actor: str) -> ResponseCandidate:
         async with self._transaction() as session:
             row = await _decidable(session, candidate_id)
             row.state, row.response, row.accepted_text = "rejected", None, None
@@ -120,7 +109,7 @@ class CandidateStore:
             await session.flush()
             return _candidate(row)
 
-    async def finish_response_export(self: _Store, read: Sequence[ResponseCandidate], actor: str) -> list[int]:
+    async def finish_response_export(self: StorePart, read: Sequence[ResponseCandidate], actor: str) -> list[int]:
         """After an export wrote the accepted candidates it `read` into the domain: those still as it read them
         become `exported`; one a trainer changed meanwhile stays as the trainer left it. The ids moved."""
         decided = {candidate.id: candidate.decided_at for candidate in read}

@@ -5,16 +5,20 @@ background, after the agent has the answer; Rasa failing there only loses those 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handoff import response_candidates, review
+from handoff import nlu_export, response_candidates, review
 from handoff.errors import RasaUnavailable
-from handoff.schemas import Escalation
+from handoff.schemas import Escalation, ResponseCandidate
+
+if TYPE_CHECKING:
+    from handoff.repository import Repository
 
 if TYPE_CHECKING:  # flows runs this step: it imports this module
     from handoff.flows import Hub
 
-__all__ = ["after_agent"]
+__all__ = ["accept", "after_agent"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +61,14 @@ async def after_agent(hub: Hub, escalation: Escalation) -> None:
             reaction_intent=prediction.intent,
         )
         await repository.propose_response(proposal)
+
+
+async def accept(
+    repository: Repository, candidate_id: int, response: str, text: str | None, domain_file: Path, actor: str
+) -> ResponseCandidate:
+    """A trainer accepts a candidate as `response` (the review page and the shell): `text` (None: the redacted
+    reply as it is) checked as something the bot can say (response_candidates.check_acceptance), then stored."""
+    if text is None:
+        text = (await repository.response_candidate(candidate_id)).text
+    response_candidates.check_acceptance(response, text, nlu_export.domain_names(domain_file).responses)
+    return await repository.accept_response(candidate_id, response, text, actor)

@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 
 import yaml
 
-from handoff import nlu_export, response_candidates, response_export, review
+from handoff import nlu_export, response_candidates, response_export, response_flows, review
 from handoff.errors import BadRequest
 from handoff.repository import Repository
 from handoff.schemas import ResponseCandidate, ReviewEntity, ReviewItem, ReviewLabelBody
@@ -101,11 +101,10 @@ async def _run(args: argparse.Namespace, settings: Settings, repository: Reposit
         return candidate_shown(await repository.response_candidate(args.candidate_id))
     actor = await _trainer(repository, args.trainer)
     if args.command == "response-accept":
-        given = args.text.strip() if args.text is not None else None
-        text = given if given is not None else (await repository.response_candidate(args.candidate_id)).text
-        known = nlu_export.domain_names(settings.domain_file).responses
-        response_candidates.check_acceptance(args.response, text, known)
-        accepted = await repository.accept_response(args.candidate_id, args.response, text, actor)
+        text = args.text.strip() if args.text is not None else None
+        accepted = await response_flows.accept(
+            repository, args.candidate_id, args.response, text, settings.domain_file, actor
+        )
         return f"accepted {candidate_line(accepted)}"
     if args.command == "response-reject":
         return f"rejected {candidate_line(await repository.reject_response(args.candidate_id, actor))}"

@@ -5,8 +5,6 @@ customer's personal data, only the transcript does."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,20 +14,11 @@ from handoff import models, review
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.redaction import redact
 from handoff.schemas import ReviewEntity, ReviewItem, ReviewLabelBody
+from handoff.store_part import PAGE_MAX, StorePart
 
 __all__ = ["ReviewStore"]
 
-PAGE_MAX = 200
 DECIDABLE = ("open", "labelled", "conflict")  # a trainer may label or discard an item in these states
-
-
-class _Store(Protocol):
-    def _sessions(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    @staticmethod
-    def _audit(session: AsyncSession, actor: str, action: str, conversation_id: int | None, **detail: Any) -> None: ...
 
 
 def _item(row: models.ReviewItem) -> ReviewItem:
@@ -52,7 +41,7 @@ def _predicted(row: models.ReviewItem, prediction: review.Prediction) -> None:
 
 class ReviewStore:
     async def add_to_review(
-        self: _Store,
+        self: StorePart,
         message_id: int,
         reasons: Sequence[str],
         prediction: review.Prediction | None = None,
@@ -71,7 +60,7 @@ class ReviewStore:
                     raise
         raise AssertionError("unreachable")
 
-    async def lead_up(self: _Store, conversation_id: int, up_to: int, count: int) -> list[int]:
+    async def lead_up(self: StorePart, conversation_id: int, up_to: int, count: int) -> list[int]:
         """The ids of the customer's last `count` typed messages up to `up_to` (not button payloads: "/intent")."""
         async with self._sessions() as session:
             rows = await session.execute(
@@ -87,7 +76,7 @@ class ReviewStore:
             typed = [id_ for id_, text in rows.all() if not review.is_payload(text)]
             return sorted(typed[:count])
 
-    async def review_items(self: _Store, state: str | None, after: int, limit: int) -> tuple[list[ReviewItem], int]:
+    async def review_items(self: StorePart, state: str | None, after: int, limit: int) -> tuple[list[ReviewItem], int]:
         """Items with id > after (in `state`, or all), oldest first, at most `limit`; and how many are open."""
         query = select(models.ReviewItem).where(models.ReviewItem.id > after).order_by(models.ReviewItem.id)
         if state is not None:
@@ -100,14 +89,14 @@ class ReviewStore:
             )
             return items, int(open_count or 0)
 
-    async def review_item(self: _Store, item_id: int) -> ReviewItem:
+    async def review_item(self: StorePart, item_id: int) -> ReviewItem:
         async with self._sessions() as session:
             row = await session.get(models.ReviewItem, item_id)
             if row is None:
                 raise NotFound(f"no review item {item_id}")
             return _item(row)
 
-    async def label_review_item(self: _Store, item_id: int, body: ReviewLabelBody, actor: str) -> ReviewItem:
+    async def label_review_item(self: StorePart, item_id: int, body: ReviewLabelBody, actor: str) -> ReviewItem:
         """The trainer's intent, frustration level and entities (checked against the redacted text)."""
         async with self._transaction() as session:
             row = await _decidable(session, item_id)
@@ -127,7 +116,7 @@ class ReviewStore:
             await session.flush()
             return _item(row)
 
-    async def discard_review_item(self: _Store, item_id: int, actor: str) -> ReviewItem:
+    async def discard_review_item(self: StorePart, item_id: int, actor: str) -> ReviewItem:
         async with self._transaction() as session:
             row = await _decidable(session, item_id)
             row.state, row.decided_by, row.decided_at = "discarded", actor, models.utcnow()
@@ -136,7 +125,7 @@ class ReviewStore:
             return _item(row)
 
     async def finish_export(
-        self: _Store, exported: Sequence[int], conflicts: dict[int, str], items: Sequence[ReviewItem], actor: str
+        self: StorePart, exported: Sequence[int], conflicts: dict[int, str], items: Sequence[ReviewItem], actor: str
     ) -> None:
         """After an export wrote its file: its items `exported`, and the ones it did not write `conflict` with why.
         Only an item still as the export read it moves (labelled, decided at the same moment): one a trainer changed
@@ -173,7 +162,7 @@ async def _decidable(session: AsyncSession, item_id: int) -> models.ReviewItem:
 
 
 async def _add(
-    store: _Store,
+    store: StorePart,
     message_id: int,
     reasons: Sequence[str],
     prediction: review.Prediction | None,

@@ -3,26 +3,19 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff import models
 from handoff.errors import BadRequest
 from handoff.schemas import Apology, ApologyBody
+from handoff.store_part import StorePart
 
 __all__ = ["SupervisionStore"]
 
 STATES = ("bot", "queued", "agent", "closed")
-
-
-class _Store(Protocol):
-    def _sessions(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-    def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 def _apology(row: models.Apology) -> Apology:
@@ -38,7 +31,7 @@ def _score(trajectory: dict[str, Any] | None, frustration: list[Any]) -> float |
 
 
 class SupervisionStore:
-    async def record_apology(self: _Store, conversation_id: int, body: ApologyBody) -> Apology:
+    async def record_apology(self: StorePart, conversation_id: int, body: ApologyBody) -> Apology:
         async with self._transaction() as session:
             if body.incident_id is not None and await session.get(models.Incident, body.incident_id) is None:
                 raise BadRequest(f"incident_id: there is no incident {body.incident_id!r}")
@@ -53,7 +46,7 @@ class SupervisionStore:
             await session.flush()
             return _apology(row)
 
-    async def apologies_of(self: _Store, conversation_id: int) -> list[Apology]:
+    async def apologies_of(self: StorePart, conversation_id: int) -> list[Apology]:
         """The apologies the bot sent in this conversation, oldest first."""
         async with self._sessions() as session:
             rows = await session.scalars(
@@ -63,7 +56,7 @@ class SupervisionStore:
             )
             return [_apology(row) for row in rows]
 
-    async def incident_apologies(self: _Store, incident_id: str, limit: int) -> tuple[list[str], int]:
+    async def incident_apologies(self: StorePart, incident_id: str, limit: int) -> tuple[list[str], int]:
         """The texts of the latest `limit` apologies the incident explained (oldest first), and how many in all."""
         where = models.Apology.incident_id == incident_id
         async with self._sessions() as session:
@@ -73,7 +66,7 @@ class SupervisionStore:
             )
             return list(reversed(latest.all())), int(total or 0)
 
-    async def conversation_counts(self: _Store) -> dict[str, int]:
+    async def conversation_counts(self: StorePart) -> dict[str, int]:
         """Conversations per state (bot: the bot has it; queued; agent: with a person; closed), and silent: with a
         person, and the customer has not answered them (unresolved-silent)."""
         async with self._sessions() as session:
@@ -88,7 +81,7 @@ class SupervisionStore:
             )
             return counts | {"silent": int(silent or 0)}
 
-    async def frustration_by_hour(self: _Store, since: datetime, hours: int) -> list[dict[str, Any]]:
+    async def frustration_by_hour(self: StorePart, since: datetime, hours: int) -> list[dict[str, Any]]:
         """Escalations per hour from `since` (an hour's start) for `hours` hours, with their mean frustration."""
         async with self._sessions() as session:
             rows = await session.execute(

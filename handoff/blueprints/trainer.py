@@ -12,13 +12,13 @@ from typing import get_args
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff import nlu_export, response_candidates, review
+from handoff import nlu_export, response_candidates, response_flows, review
 from handoff.auth import new_token, token_hash
 from handoff.blueprints.agent import SESSION_TTL
 from handoff.errors import BadRequest, Forbidden
 from handoff.http import body_of, hub_of, logged_in, query_int, signed_in
-from handoff.review_store import PAGE_MAX
 from handoff.schemas import Agent, FrustrationLevel, ResponseAcceptBody, ReviewLabelBody
+from handoff.store_part import PAGE_MAX
 
 __all__ = ["bp"]
 
@@ -138,12 +138,9 @@ async def candidate(request: Request, candidate_id: int) -> HTTPResponse:
 async def accept(request: Request, candidate_id: int) -> HTTPResponse:
     body = body_of(request, ResponseAcceptBody)
     hub = hub_of(request)
-    repository = hub.repository
-    text = body.text if body.text is not None else (await repository.response_candidate(candidate_id)).text
-    response_candidates.check_acceptance(
-        body.response, text, nlu_export.domain_names(hub.settings.domain_file).responses
+    accepted = await response_flows.accept(
+        hub.repository, candidate_id, body.response, body.text, hub.settings.domain_file, _actor(request)
     )
-    accepted = await repository.accept_response(candidate_id, body.response, text, _actor(request))
     return json({"candidate": accepted.model_dump(mode="json")})
 
 
